@@ -1,0 +1,6 @@
+//! The `assemble` Lambda: the runtime loop around `steps::assemble`; everything else lives in the library.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    vectora_inbox::lambda::serve("assemble").await
+}

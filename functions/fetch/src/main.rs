@@ -1,0 +1,6 @@
+//! The `fetch` Lambda: the runtime loop around `steps::fetch`; everything else lives in the library.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    vectora_inbox::lambda::serve("fetch").await
+}

@@ -1,0 +1,6 @@
+//! The `generate-section` Lambda: the runtime loop around `steps::generate-section`; everything else lives in the library.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    vectora_inbox::lambda::serve("generate-section").await
+}

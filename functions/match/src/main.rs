@@ -1,0 +1,6 @@
+//! The `match` Lambda: the runtime loop around `steps::match`; everything else lives in the library.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    vectora_inbox::lambda::serve("match").await
+}

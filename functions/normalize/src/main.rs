@@ -1,0 +1,6 @@
+//! The `normalize` Lambda: the runtime loop around `steps::normalize`; everything else lives in the library.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    vectora_inbox::lambda::serve("normalize").await
+}

@@ -1,0 +1,6 @@
+//! The `plan` Lambda: the runtime loop around `steps::plan`; everything else lives in the library.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    vectora_inbox::lambda::serve("plan").await
+}

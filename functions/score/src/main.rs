@@ -1,0 +1,6 @@
+//! The `score` Lambda: the runtime loop around `steps::score`; everything else lives in the library.
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    vectora_inbox::lambda::serve("score").await
+}

@@ -1,0 +1,91 @@
+//! A client's newsletter configuration: `clients/{client_id}.yaml`.
+
+use serde::{Deserialize, Serialize};
+
+/// One client: what it follows, how its newsletter is laid out, when it runs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Must equal the file name (`clients/{client_id}.yaml`).
+    pub client_id: String,
+    /// The newsletter's title.
+    pub name: String,
+    /// ISO 639-1 language of the newsletter (`en`, `fr`).
+    pub language: String,
+    /// Days covered by a run when the event does not say (1–92).
+    pub period_days: u32,
+    /// Source ids from `sources/catalog.yaml`, fetched in this order.
+    pub sources: Vec<String>,
+    pub watch_lists: WatchListRefs,
+    /// Scoring rules id: `scoring/{id}.yaml`.
+    pub scoring: String,
+    /// Sections in priority order: an item goes to the first whose event types include its own.
+    pub sections: Vec<SectionConfig>,
+    pub caps: Caps,
+    pub editor: EditorConfig,
+    pub schedule: ScheduleConfig,
+}
+
+/// Scope ids of the watch lists: each names `scopes/{id}.yaml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WatchListRefs {
+    pub companies: String,
+    pub molecules: String,
+    pub trademarks: String,
+    pub technologies: String,
+    pub exclusions: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionConfig {
+    pub id: String,
+    pub title: String,
+    /// Event type ids from the scoring rules, `other`, or `"*"` (catch-all, last section only).
+    pub event_types: Vec<String>,
+    pub max_items: usize,
+    pub sort_by: SortBy,
+}
+
+impl SectionConfig {
+    pub fn accepts(&self, event_type: &str) -> bool {
+        self.event_types.iter().any(|t| t == "*" || t == event_type)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SortBy {
+    ScoreDesc,
+    DateDesc,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Caps {
+    /// Items in the whole newsletter.
+    pub max_items_total: usize,
+    /// Largest share of a section's slots one source may take while other sources have
+    /// candidates (0 < share ≤ 1).
+    pub max_source_share: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EditorConfig {
+    /// Longest item summary the template editor writes, in characters.
+    pub summary_max_chars: usize,
+    /// Items listed in the TL;DR.
+    pub tldr_max_items: usize,
+}
+
+/// When the client's newsletter runs on AWS (EventBridge Scheduler).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleConfig {
+    /// EventBridge cron expression: `cron(minutes hours day-of-month month day-of-week year)`.
+    pub cron: String,
+    /// IANA time zone the cron expression is read in (`Europe/Paris`, `UTC`).
+    pub timezone: String,
+}

@@ -1,0 +1,504 @@
+//! Configuration: typed, validated YAML read from the config area of the store.
+//!
+//! Layout (keys in the config store): `clients/{client_id}.yaml`, `scopes/{scope_id}.yaml`,
+//! `sources/catalog.yaml`, `scoring/{rules_id}.yaml`. Unknown keys are errors, and every error
+//! names the file, the key path and the value at fault, and what is expected instead.
+
+mod catalog;
+mod client;
+mod scopes;
+mod scoring;
+pub mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use sha2::{Digest, Sha256};
+
+pub use catalog::{Catalog, SourceDef, SourceKind};
+pub use client::{
+    Caps, ClientConfig, EditorConfig, ScheduleConfig, SectionConfig, SortBy, WatchListRefs,
+};
+pub use scopes::{
+    Company, CompanyScope, CompanyTier, ExclusionGroup, ExclusionScope, Molecule, MoleculeScope,
+    Strength, Technology, TechnologyScope, Trademark, TrademarkScope,
+};
+pub use scoring::{
+    Bonuses, EventTypeRule, Recency, ScoringRules, TechnologyBonus, TierBonus,
+};
+
+use crate::error::{Error, Result};
+use crate::ports::ObjectStore;
+use crate::text::fold;
+
+pub const CATALOG_KEY: &str = "sources/catalog.yaml";
+
+pub fn client_key(client_id: &str) -> String {
+    format!("clients/{client_id}.yaml")
+}
+
+pub fn scope_key(scope_id: &str) -> String {
+    format!("scopes/{scope_id}.yaml")
+}
+
+pub fn scoring_key(rules_id: &str) -> String {
+    format!("scoring/{rules_id}.yaml")
+}
+
+/// The client's watch lists, loaded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WatchLists {
+    pub companies: CompanyScope,
+    pub molecules: MoleculeScope,
+    pub trademarks: TrademarkScope,
+    pub technologies: TechnologyScope,
+    pub exclusions: ExclusionScope,
+}
+
+/// Everything one client's run needs, loaded and cross-checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientBundle {
+    pub client: ClientConfig,
+    /// The client's sources, in the client's order.
+    pub sources: Vec<SourceDef>,
+    pub watch: WatchLists,
+    pub scoring: ScoringRules,
+    /// sha256 over every file read, in order: changes when any configuration input changes.
+    pub digest: String,
+}
+
+impl ClientBundle {
+    pub fn source(&self, id: &str) -> Option<&SourceDef> {
+        self.sources.iter().find(|s| s.id == id)
+    }
+}
+
+/// Is `id` usable in an object key (`[a-z0-9_]+`, at most 64 characters)?
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+}
+
+/// Client ids present in the config store.
+pub async fn list_clients(store: &dyn ObjectStore) -> Result<Vec<String>> {
+    Ok(store
+        .list("clients/")
+        .await?
+        .iter()
+        .filter_map(|k| k.strip_prefix("clients/")?.strip_suffix(".yaml"))
+        .filter(|id| !id.contains('/'))
+        .map(str::to_string)
+        .collect())
+}
+
+/// Loads and validates one client's configuration and everything it refers to.
+pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<ClientBundle> {
+    if !is_valid_id(client_id) {
+        return Err(Error::InvalidEvent {
+            step: "plan".into(),
+            message: format!(
+                "client_id {client_id:?} is not a valid id: expected lower-case letters, digits and _"
+            ),
+        });
+    }
+    let mut digest = Sha256::new();
+    let key = client_key(client_id);
+    let Some(bytes) = store.get(&key).await? else {
+        let known = list_clients(store).await.unwrap_or_default();
+        return Err(Error::config(
+            store.locate(&key),
+            "-",
+            format!(
+                "unknown client {client_id:?}: no such file (known clients: {})",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+            ),
+        ));
+    };
+    let client_file = store.locate(&key);
+    let client: ClientConfig = yaml::parse(&client_file, &utf8(&client_file, &bytes)?)?;
+    digest.update(&bytes);
+    validate_client(&client_file, client_id, &client)?;
+
+    let catalog_file = store.locate(CATALOG_KEY);
+    let catalog_bytes = read_required(store, CATALOG_KEY, "the source catalogue").await?;
+    let catalog: Catalog = yaml::parse(&catalog_file, &utf8(&catalog_file, &catalog_bytes)?)?;
+    digest.update(&catalog_bytes);
+    validate_catalog(&catalog_file, &catalog)?;
+
+    let mut sources = Vec::new();
+    for (i, id) in client.sources.iter().enumerate() {
+        match catalog.sources.iter().find(|s| &s.id == id) {
+            Some(s) => sources.push(s.clone()),
+            None => {
+                return Err(Error::config(
+                    &client_file,
+                    format!("sources[{i}]"),
+                    format!("{id:?} is not in {catalog_file}: add it there or fix the id"),
+                ));
+            }
+        }
+    }
+
+    let refs = &client.watch_lists;
+    let companies: CompanyScope =
+        load_ref(store, &client_file, "watch_lists.companies", &scope_key(&refs.companies), &mut digest).await?;
+    let molecules: MoleculeScope =
+        load_ref(store, &client_file, "watch_lists.molecules", &scope_key(&refs.molecules), &mut digest).await?;
+    let trademarks: TrademarkScope =
+        load_ref(store, &client_file, "watch_lists.trademarks", &scope_key(&refs.trademarks), &mut digest).await?;
+    let technologies: TechnologyScope = load_ref(
+        store,
+        &client_file,
+        "watch_lists.technologies",
+        &scope_key(&refs.technologies),
+        &mut digest,
+    )
+    .await?;
+    let exclusions: ExclusionScope =
+        load_ref(store, &client_file, "watch_lists.exclusions", &scope_key(&refs.exclusions), &mut digest).await?;
+    let scoring: ScoringRules =
+        load_ref(store, &client_file, "scoring", &scoring_key(&client.scoring), &mut digest).await?;
+
+    let watch = WatchLists {
+        companies,
+        molecules,
+        trademarks,
+        technologies,
+        exclusions,
+    };
+    validate_watch(store, refs, &watch)?;
+    let scoring_file = store.locate(&scoring_key(&client.scoring));
+    validate_scoring(&scoring_file, &scoring, &watch.exclusions, &store.locate(&scope_key(&refs.exclusions)))?;
+    validate_sections(&client_file, &client, &scoring)?;
+
+    Ok(ClientBundle {
+        client,
+        sources,
+        watch,
+        scoring,
+        digest: hex::encode(digest.finalize()),
+    })
+}
+
+async fn read_required(store: &dyn ObjectStore, key: &str, what: &str) -> Result<Vec<u8>> {
+    store.get(key).await?.ok_or_else(|| {
+        Error::config(store.locate(key), "-", format!("{what} is missing: create this file"))
+    })
+}
+
+async fn load_ref<T: serde::de::DeserializeOwned>(
+    store: &dyn ObjectStore,
+    referrer: &str,
+    ref_path: &str,
+    key: &str,
+    digest: &mut Sha256,
+) -> Result<T> {
+    let file = store.locate(key);
+    let id = key.rsplit('/').next().unwrap_or(key).trim_end_matches(".yaml");
+    if !is_valid_id(id) {
+        return Err(Error::config(
+            referrer,
+            ref_path,
+            format!("{id:?} is not a valid id: expected lower-case letters, digits and _"),
+        ));
+    }
+    let Some(bytes) = store.get(key).await? else {
+        return Err(Error::config(
+            referrer,
+            ref_path,
+            format!("{id:?} refers to {file}, which does not exist"),
+        ));
+    };
+    digest.update(&bytes);
+    yaml::parse(&file, &utf8(&file, &bytes)?)
+}
+
+fn utf8(file: &str, bytes: &[u8]) -> Result<String> {
+    String::from_utf8(bytes.to_vec())
+        .map_err(|e| Error::config(file, "-", format!("not UTF-8 text ({e}): save it as UTF-8")))
+}
+
+fn ensure(ok: bool, file: &str, path: impl Into<String>, message: impl FnOnce() -> String) -> Result<()> {
+    if ok { Ok(()) } else { Err(Error::config(file, path, message())) }
+}
+
+fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()> {
+    ensure(c.client_id == expected_id, file, "client_id", || {
+        format!("{:?} must equal the file name ({expected_id:?})", c.client_id)
+    })?;
+    ensure(!c.name.trim().is_empty(), file, "name", || "must not be empty".into())?;
+    ensure(
+        c.language.len() == 2 && c.language.bytes().all(|b| b.is_ascii_lowercase()),
+        file,
+        "language",
+        || format!("{:?} is not an ISO 639-1 code: expected two lower-case letters (en, fr)", c.language),
+    )?;
+    ensure((1..=92).contains(&c.period_days), file, "period_days", || {
+        format!("{} is out of range: expected 1 to 92 days", c.period_days)
+    })?;
+    ensure(!c.sources.is_empty(), file, "sources", || "must list at least one source id".into())?;
+    let mut seen = HashSet::new();
+    for (i, s) in c.sources.iter().enumerate() {
+        ensure(seen.insert(s), file, format!("sources[{i}]"), || format!("{s:?} is listed twice"))?;
+    }
+    ensure(c.caps.max_items_total >= 1, file, "caps.max_items_total", || {
+        format!("{} is too small: expected at least 1", c.caps.max_items_total)
+    })?;
+    ensure(
+        c.caps.max_source_share > 0.0 && c.caps.max_source_share <= 1.0,
+        file,
+        "caps.max_source_share",
+        || format!("{} is out of range: expected a share in (0, 1]", c.caps.max_source_share),
+    )?;
+    ensure((80..=4000).contains(&c.editor.summary_max_chars), file, "editor.summary_max_chars", || {
+        format!("{} is out of range: expected 80 to 4000", c.editor.summary_max_chars)
+    })?;
+    ensure((1..=20).contains(&c.editor.tldr_max_items), file, "editor.tldr_max_items", || {
+        format!("{} is out of range: expected 1 to 20", c.editor.tldr_max_items)
+    })?;
+    validate_cron(file, &c.schedule.cron)?;
+    let tz = &c.schedule.timezone;
+    let tz_ok = tz == "UTC"
+        || (tz.contains('/')
+            && tz.split('/').all(|p| {
+                !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b))
+            }));
+    ensure(tz_ok, file, "schedule.timezone", || {
+        format!("{tz:?} is not an IANA time zone name: expected e.g. UTC or Europe/Paris")
+    })
+}
+
+/// EventBridge cron: six fields, and one of day-of-month / day-of-week must be `?`.
+fn validate_cron(file: &str, cron: &str) -> Result<()> {
+    let fields: Vec<&str> = cron
+        .strip_prefix("cron(")
+        .and_then(|s| s.strip_suffix(')'))
+        .map(|s| s.split_whitespace().collect())
+        .unwrap_or_default();
+    ensure(fields.len() == 6, file, "schedule.cron", || {
+        format!("{cron:?} is not an EventBridge cron expression: expected cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 8 ? * MON *)")
+    })?;
+    ensure(fields[2] == "?" || fields[4] == "?", file, "schedule.cron", || {
+        format!("{cron:?}: one of day-of-month and day-of-week must be '?'")
+    })
+}
+
+fn validate_catalog(file: &str, catalog: &Catalog) -> Result<()> {
+    let mut seen = HashSet::new();
+    for (i, s) in catalog.sources.iter().enumerate() {
+        let at = |k: &str| format!("sources[{i}].{k}");
+        ensure(is_valid_id(&s.id), file, at("id"), || {
+            format!("{:?} is not a valid id: expected lower-case letters, digits and _", s.id)
+        })?;
+        ensure(seen.insert(&s.id), file, at("id"), || format!("{:?} is defined twice", s.id))?;
+        ensure(!s.name.trim().is_empty(), file, at("name"), || "must not be empty".into())?;
+        let scheme = url::Url::parse(&s.url).map(|u| u.scheme().to_string());
+        ensure(
+            matches!(scheme.as_deref(), Ok("http" | "https" | "file")),
+            file,
+            at("url"),
+            || format!("{:?} is not an http(s) or file URL", s.url),
+        )?;
+        ensure((1..=3).contains(&s.tier), file, at("tier"), || {
+            format!("{} is out of range: expected 1 (own channel), 2 (trade press) or 3 (aggregator)", s.tier)
+        })?;
+        if let Some(capture) = &s.capture {
+            ensure(is_relative_path(capture), file, at("capture"), || {
+                format!("{capture:?} must be a relative path under sources/ without '..'")
+            })?;
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn is_relative_path(p: &str) -> bool {
+    !p.is_empty()
+        && !p.starts_with('/')
+        && !p.contains('\\')
+        && p.split('/').all(|c| !c.is_empty() && c != "." && c != "..")
+}
+
+/// Terms must be unique within a watch list once folded, or two entries would fight over them.
+fn unique_terms<'a>(
+    file: &str,
+    entries: impl Iterator<Item = (String, &'a str)>,
+) -> Result<()> {
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for (path, term) in entries {
+        let folded = fold(term);
+        ensure(!folded.is_empty(), file, &path, || {
+            format!("{term:?} is empty once folded: expected a word or phrase")
+        })?;
+        if let Some(first) = seen.get(&folded) {
+            return Err(Error::config(
+                file,
+                path,
+                format!("{term:?} duplicates {first} (terms are compared without case and accents)"),
+            ));
+        }
+        seen.insert(folded, path);
+    }
+    Ok(())
+}
+
+fn validate_watch(store: &dyn ObjectStore, refs: &WatchListRefs, w: &WatchLists) -> Result<()> {
+    let f = store.locate(&scope_key(&refs.companies));
+    unique_terms(
+        &f,
+        w.companies.companies.iter().enumerate().flat_map(|(i, c)| {
+            std::iter::once((format!("companies[{i}].name"), c.name.as_str())).chain(
+                c.aliases.iter().enumerate().map(move |(j, a)| (format!("companies[{i}].aliases[{j}]"), a.as_str())),
+            )
+        }),
+    )?;
+    let f = store.locate(&scope_key(&refs.molecules));
+    unique_terms(
+        &f,
+        w.molecules.molecules.iter().enumerate().flat_map(|(i, m)| {
+            std::iter::once((format!("molecules[{i}].name"), m.name.as_str())).chain(
+                m.aliases.iter().enumerate().map(move |(j, a)| (format!("molecules[{i}].aliases[{j}]"), a.as_str())),
+            )
+        }),
+    )?;
+    let f = store.locate(&scope_key(&refs.technologies));
+    unique_terms(
+        &f,
+        w.technologies.technologies.iter().enumerate().flat_map(|(i, t)| {
+            std::iter::once((format!("technologies[{i}].term"), t.term.as_str())).chain(
+                t.aliases.iter().enumerate().map(move |(j, a)| (format!("technologies[{i}].aliases[{j}]"), a.as_str())),
+            )
+        }),
+    )?;
+    let f = store.locate(&scope_key(&refs.trademarks));
+    unique_terms(
+        &f,
+        w.trademarks.trademarks.iter().enumerate().map(|(i, t)| (format!("trademarks[{i}].name"), t.name.as_str())),
+    )?;
+    let molecule_names: HashSet<&str> = w.molecules.molecules.iter().map(|m| m.name.as_str()).collect();
+    let company_names: HashSet<&str> = w.companies.companies.iter().map(|c| c.name.as_str()).collect();
+    for (i, t) in w.trademarks.trademarks.iter().enumerate() {
+        if let Some(m) = &t.molecule {
+            ensure(molecule_names.contains(m.as_str()), &f, format!("trademarks[{i}].molecule"), || {
+                format!("{m:?} is not a molecule name in {}", store.locate(&scope_key(&refs.molecules)))
+            })?;
+        }
+        if let Some(o) = &t.owner {
+            ensure(company_names.contains(o.as_str()), &f, format!("trademarks[{i}].owner"), || {
+                format!("{o:?} is not a company name in {}", store.locate(&scope_key(&refs.companies)))
+            })?;
+        }
+    }
+    let f = store.locate(&scope_key(&refs.exclusions));
+    let mut categories = HashSet::new();
+    for (i, g) in w.exclusions.exclusions.iter().enumerate() {
+        ensure(is_valid_id(&g.category), &f, format!("exclusions[{i}].category"), || {
+            format!("{:?} is not a valid id: expected lower-case letters, digits and _", g.category)
+        })?;
+        ensure(categories.insert(&g.category), &f, format!("exclusions[{i}].category"), || {
+            format!("{:?} is defined twice", g.category)
+        })?;
+        ensure(!g.terms.is_empty(), &f, format!("exclusions[{i}].terms"), || "must list at least one term".into())?;
+    }
+    unique_terms(
+        &f,
+        w.exclusions.exclusions.iter().enumerate().flat_map(|(i, g)| {
+            g.terms.iter().enumerate().map(move |(j, t)| (format!("exclusions[{i}].terms[{j}]"), t.as_str()))
+        }),
+    )
+}
+
+fn finite(file: &str, path: &str, v: f64) -> Result<()> {
+    ensure(v.is_finite(), file, path, || format!("{v} is not a finite number"))
+}
+
+fn validate_scoring(file: &str, s: &ScoringRules, exclusions: &ExclusionScope, exclusions_file: &str) -> Result<()> {
+    finite(file, "threshold", s.threshold)?;
+    finite(file, "other_weight", s.other_weight)?;
+    ensure(!s.event_types.is_empty(), file, "event_types", || "must list at least one event type".into())?;
+    let mut ids = HashSet::new();
+    for (i, e) in s.event_types.iter().enumerate() {
+        let at = |k: &str| format!("event_types[{i}].{k}");
+        ensure(is_valid_id(&e.id) && e.id != "other", file, at("id"), || {
+            format!("{:?} is not a valid event type id: lower-case letters, digits and _, not \"other\" (reserved)", e.id)
+        })?;
+        ensure(ids.insert(&e.id), file, at("id"), || format!("{:?} is defined twice", e.id))?;
+        finite(file, &at("weight"), e.weight)?;
+        ensure(!e.patterns.is_empty(), file, at("patterns"), || "must list at least one pattern".into())?;
+    }
+    unique_terms(
+        file,
+        s.event_types.iter().enumerate().flat_map(|(i, e)| {
+            e.patterns.iter().enumerate().map(move |(j, p)| (format!("event_types[{i}].patterns[{j}]"), p.as_str()))
+        }),
+    )?;
+    let b = &s.bonuses;
+    for (path, v) in [
+        ("bonuses.company.core", b.company.core),
+        ("bonuses.company.pure_player", b.company.pure_player),
+        ("bonuses.company.hybrid", b.company.hybrid),
+        ("bonuses.company.other", b.company.other),
+        ("bonuses.trademark", b.trademark),
+        ("bonuses.molecule", b.molecule),
+        ("bonuses.technology.strong", b.technology.strong),
+        ("bonuses.technology.medium", b.technology.medium),
+        ("bonuses.technology.weak", b.technology.weak),
+        ("bonuses.technology.max", b.technology.max),
+        ("bonuses.recency.max", b.recency.max),
+    ] {
+        finite(file, path, v)?;
+    }
+    ensure(b.title_multiplier.is_finite() && b.title_multiplier >= 1.0, file, "bonuses.title_multiplier", || {
+        format!("{} is out of range: expected a number >= 1", b.title_multiplier)
+    })?;
+    ensure(b.recency.days.is_finite() && b.recency.days > 0.0, file, "bonuses.recency.days", || {
+        format!("{} is out of range: expected a positive number of days", b.recency.days)
+    })?;
+    let tiers: BTreeSet<&str> = b.source_tier.keys().map(String::as_str).collect();
+    ensure(tiers == BTreeSet::from(["1", "2", "3"]), file, "bonuses.source_tier", || {
+        format!("has keys {tiers:?}: expected exactly \"1\", \"2\" and \"3\"")
+    })?;
+    for (k, v) in &b.source_tier {
+        finite(file, &format!("bonuses.source_tier.{k}"), *v)?;
+    }
+    let categories: BTreeSet<&str> = exclusions.exclusions.iter().map(|g| g.category.as_str()).collect();
+    for (k, v) in &s.penalties {
+        ensure(categories.contains(k.as_str()), file, format!("penalties.{k}"), || {
+            format!("{k:?} is not an exclusion category of {exclusions_file} (categories: {categories:?})")
+        })?;
+        finite(file, &format!("penalties.{k}"), *v)?;
+    }
+    for c in &categories {
+        ensure(s.penalties.contains_key(*c), file, "penalties", || {
+            format!("has no penalty for exclusion category {c:?} of {exclusions_file}: add one")
+        })?;
+    }
+    Ok(())
+}
+
+fn validate_sections(file: &str, c: &ClientConfig, s: &ScoringRules) -> Result<()> {
+    ensure(!c.sections.is_empty(), file, "sections", || "must define at least one section".into())?;
+    let known: BTreeSet<&str> = s.event_types.iter().map(|e| e.id.as_str()).chain(["other", "*"]).collect();
+    let mut ids = HashSet::new();
+    let last = c.sections.len() - 1;
+    for (i, sec) in c.sections.iter().enumerate() {
+        let at = |k: &str| format!("sections[{i}].{k}");
+        ensure(is_valid_id(&sec.id), file, at("id"), || {
+            format!("{:?} is not a valid id: expected lower-case letters, digits and _", sec.id)
+        })?;
+        ensure(ids.insert(&sec.id), file, at("id"), || format!("{:?} is defined twice", sec.id))?;
+        ensure(!sec.title.trim().is_empty(), file, at("title"), || "must not be empty".into())?;
+        ensure(sec.max_items >= 1, file, at("max_items"), || format!("{} is too small: expected at least 1", sec.max_items))?;
+        ensure(!sec.event_types.is_empty(), file, at("event_types"), || "must list at least one event type or \"*\"".into())?;
+        for (j, t) in sec.event_types.iter().enumerate() {
+            ensure(known.contains(t.as_str()), file, format!("sections[{i}].event_types[{j}]"), || {
+                format!("{t:?} is not an event type of the scoring rules (known: {known:?})")
+            })?;
+            ensure(t != "*" || i == last, file, format!("sections[{i}].event_types[{j}]"), || {
+                "\"*\" (catch-all) is only allowed in the last section: sections after it would stay empty".into()
+            })?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! The template editor: deterministic, offline editorial text built only from the items' own
+//! facts (their summaries, entities, event types, sources and dates). It invents nothing.
+
+use async_trait::async_trait;
+
+use crate::error::Result;
+use crate::model::{DraftItem, ScoredItem, SectionDraft};
+use crate::ports::editor::{Editor, SectionBrief};
+use crate::text::leading_sentences;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TemplateEditor;
+
+#[async_trait]
+impl Editor for TemplateEditor {
+    fn name(&self) -> &'static str {
+        "template"
+    }
+
+    async fn write_section(&self, brief: &SectionBrief<'_>) -> Result<SectionDraft> {
+        let section = brief.section;
+        let max = brief.client.editor.summary_max_chars;
+        let items = section
+            .items
+            .iter()
+            .map(|item| DraftItem { item_id: item.matched.item.id.clone(), summary: summarize(item, max) })
+            .collect();
+        Ok(SectionDraft {
+            section_id: section.id.clone(),
+            title: section.title.clone(),
+            intro: intro(&section.items),
+            items,
+            editor: self.name().to_string(),
+            fallback_reason: None,
+            llm_calls: 0,
+            input_tokens: 0,
+            output_tokens: 0,
+        })
+    }
+}
+
+/// "3 items, naming Teva Pharmaceutical, MedinCell and Uzedy." — counts and the most frequent
+/// entities of the section, nothing else.
+fn intro(items: &[ScoredItem]) -> String {
+    let mut counts: Vec<(String, usize)> = Vec::new();
+    for item in items {
+        let e = &item.matched.entities;
+        for name in e.companies.iter().chain(&e.trademarks) {
+            match counts.iter_mut().find(|(n, _)| n == name) {
+                Some((_, c)) => *c += 1,
+                None => counts.push((name.clone(), 1)),
+            }
+        }
+    }
+    // Most mentioned first; ties keep first-seen order (items are ranked best first).
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    let names: Vec<String> = counts.into_iter().take(4).map(|(n, _)| n).collect();
+    let n = items.len();
+    let count = if n == 1 { "1 item".to_string() } else { format!("{n} items") };
+    match names.as_slice() {
+        [] => format!("{count} this period."),
+        [one] => format!("{count}, naming {one}."),
+        [init @ .., last] => format!("{count}, naming {} and {last}.", init.join(", ")),
+    }
+}
+
+/// The item's own leading sentences, then what the watch lists found in it.
+fn summarize(item: &ScoredItem, max_chars: usize) -> String {
+    let it = &item.matched.item;
+    let source_text = if it.summary.is_empty() { &it.text } else { &it.summary };
+    let mut out = if source_text.is_empty() {
+        it.title.clone()
+    } else {
+        leading_sentences(source_text, max_chars)
+    };
+    let e = &item.matched.entities;
+    let mut facts: Vec<String> = Vec::new();
+    if !e.trademarks.is_empty() {
+        facts.push(format!("brands: {}", join(&e.trademarks)));
+    }
+    if !e.molecules.is_empty() {
+        facts.push(format!("molecules: {}", join(&e.molecules)));
+    }
+    if !e.technologies.is_empty() {
+        facts.push(format!("technology: {}", join(&e.technologies)));
+    }
+    if !facts.is_empty() {
+        out.push_str(&format!(" ({}.)", facts.join("; ")));
+    }
+    out
+}
+
+fn join(set: &std::collections::BTreeSet<String>) -> String {
+    set.iter().cloned().collect::<Vec<_>>().join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    fn scored(summary: &str, companies: &[&str]) -> ScoredItem {
+        let mut item = crate::matching::tests::item("T", summary);
+        item.id = "id1".into();
+        let mut entities = Entities::default();
+        entities.companies = companies.iter().map(|s| s.to_string()).collect();
+        entities.trademarks.insert("Uzedy".into());
+        ScoredItem {
+            matched: MatchedItem { item, entities, hits: vec![], event_type: "regulatory".into() },
+            score: 20.0,
+            breakdown: vec![],
+            relevant: true,
+            section: None,
+            reasons: vec![],
+        }
+    }
+
+    #[test]
+    fn intro_counts_and_names_only_entities_of_the_items() {
+        let items = vec![scored("a", &["Teva Pharmaceutical"]), scored("b", &["Teva Pharmaceutical", "MedinCell"])];
+        assert_eq!(intro(&items), "2 items, naming Teva Pharmaceutical, Uzedy and MedinCell.");
+        assert_eq!(intro(&items[..1]), "1 item, naming Teva Pharmaceutical and Uzedy.");
+    }
+
+    #[test]
+    fn summary_is_the_items_own_text_bounded_plus_its_entities() {
+        let s = summarize(&scored("The FDA approved it. More detail here. Even more.", &[]), 30);
+        assert_eq!(s, "The FDA approved it. (brands: Uzedy.)");
+    }
+}

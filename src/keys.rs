@@ -1,0 +1,50 @@
+//! Every object key the pipeline reads or writes, derived from client, run date and step, so a
+//! step run twice writes the same objects (DESIGN.md, "Deterministic keys, idempotent steps").
+
+use chrono::{Datelike, NaiveDate};
+
+pub fn run_prefix(client_id: &str, run_date: NaiveDate) -> String {
+    format!("runs/{client_id}/{run_date}")
+}
+
+pub fn manifest(client_id: &str, run_date: NaiveDate) -> String {
+    format!("{}/manifest.json", run_prefix(client_id, run_date))
+}
+
+pub fn raw(client_id: &str, run_date: NaiveDate, source_id: &str, ext: &str) -> String {
+    format!("{}/raw/{source_id}.{ext}", run_prefix(client_id, run_date))
+}
+
+pub fn raw_meta(client_id: &str, run_date: NaiveDate, source_id: &str) -> String {
+    format!("{}/raw/{source_id}.meta.json", run_prefix(client_id, run_date))
+}
+
+pub fn normalized(client_id: &str, run_date: NaiveDate, source_id: &str) -> String {
+    format!("{}/normalized/{source_id}.jsonl", run_prefix(client_id, run_date))
+}
+
+pub fn matched(client_id: &str, run_date: NaiveDate) -> String {
+    format!("{}/matched.jsonl", run_prefix(client_id, run_date))
+}
+
+pub fn selection(client_id: &str, run_date: NaiveDate) -> String {
+    format!("{}/selection.json", run_prefix(client_id, run_date))
+}
+
+pub fn draft(client_id: &str, run_date: NaiveDate, section_id: &str) -> String {
+    format!("{}/drafts/{section_id}.json", run_prefix(client_id, run_date))
+}
+
+/// Folder of one newsletter in the newsletters area: `{client_id}/{yyyy}/{mm}/{dd}/`.
+pub fn newsletter_dir(client_id: &str, run_date: NaiveDate) -> String {
+    format!(
+        "{client_id}/{:04}/{:02}/{:02}",
+        run_date.year(),
+        run_date.month(),
+        run_date.day()
+    )
+}
+
+pub fn newsletter_file(client_id: &str, run_date: NaiveDate, file: &str) -> String {
+    format!("{}/{file}", newsletter_dir(client_id, run_date))
+}

@@ -1,0 +1,357 @@
+//! `vectora`: the command line (run, parse, classify, step, validate). Wiring only: every
+//! behaviour lives in the library.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+
+use vectora_inbox::asl::{ExecutionEvent, ExecutionObserver};
+use vectora_inbox::config::{self, load_client};
+use vectora_inbox::editorial::TemplateEditor;
+use vectora_inbox::matching::Matcher;
+use vectora_inbox::model::{DateSource, Item, MatchedItem};
+use vectora_inbox::normalize::{self, Format, Origin};
+use vectora_inbox::ports::metrics::MemoryMetrics;
+use vectora_inbox::ports::{Fetcher, Ports, SystemClock};
+use vectora_inbox::runner;
+use vectora_inbox::scoring::Scorer;
+use vectora_inbox::sources::{CaptureFetcher, HttpFetcher, HttpLimits};
+use vectora_inbox::steps::{self, plan};
+use vectora_inbox::store;
+use vectora_inbox::urls;
+
+#[derive(Parser)]
+#[command(name = "vectora", version, about = "Vectora Inbox: unattended industry newsletters")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the newsletter state machine for one client (locally, in-process).
+    Run {
+        #[arg(long)]
+        client: String,
+        /// Configuration directory (clients/, scopes/, sources/, scoring/).
+        #[arg(long, default_value = "fixtures")]
+        config: PathBuf,
+        /// Run date (YYYY-MM-DD); the window is the `period` days before it. Default: today (UTC).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Overrides the client's period_days.
+        #[arg(long)]
+        period_days: Option<u32>,
+        /// Read each source's recorded capture instead of fetching it.
+        #[arg(long)]
+        offline: bool,
+        #[arg(long, value_enum, default_value_t = EditorChoice::Template)]
+        editor: EditorChoice,
+        /// Output directory (run data at the top, newsletters under newsletters/).
+        #[arg(long, default_value = "vectora-out")]
+        store: String,
+    },
+    /// Normalize one captured source file and print its items as JSON lines.
+    Parse {
+        file: PathBuf,
+        #[arg(long, value_enum, default_value_t = KindChoice::Auto)]
+        kind: KindChoice,
+        /// The URL the file was fetched from: relative links resolve against it.
+        #[arg(long)]
+        source_url: Option<String>,
+        /// The HTTP Content-Type it came with, e.g. 'text/xml; charset=iso-8859-1'.
+        #[arg(long)]
+        content_type: Option<String>,
+    },
+    /// Match, score and assign a section to items given as JSON lines; one JSON line out per item.
+    Classify {
+        #[arg(long)]
+        client: String,
+        #[arg(long, default_value = "fixtures")]
+        config: PathBuf,
+        /// Date the recency bonus is measured from. Default: today (UTC).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        items: PathBuf,
+    },
+    /// Run one step as its Lambda would, on an event file; prints the step's JSON result.
+    Step {
+        #[arg(value_parser = clap::builder::PossibleValuesParser::new(steps::STEP_NAMES))]
+        name: String,
+        #[arg(long)]
+        input: PathBuf,
+        #[arg(long, default_value = "fixtures")]
+        config: PathBuf,
+        #[arg(long, default_value = "vectora-out")]
+        store: String,
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Check every configuration file and the state machine definition.
+    Validate {
+        #[arg(long, default_value = "fixtures")]
+        config: PathBuf,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum EditorChoice {
+    /// Deterministic editorial text from the items' own facts; no network.
+    Template,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum KindChoice {
+    Auto,
+    Rss,
+    Atom,
+    Json,
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = dispatch(cli.command).await {
+        let mut message = format!("{e}");
+        for cause in e.chain().skip(1) {
+            message.push_str(&format!(": {cause}"));
+        }
+        eprintln!("error: {message}");
+        std::process::exit(1);
+    }
+}
+
+async fn dispatch(command: Command) -> Result<()> {
+    match command {
+        Command::Run { client, config, date, period_days, offline, editor: _, store } => {
+            run(&client, &config, date, period_days, offline, &store).await
+        }
+        Command::Parse { file, kind, source_url, content_type } => parse(&file, kind, source_url, content_type),
+        Command::Classify { client, config, date, items } => classify(&client, &config, date, &items).await,
+        Command::Step { name, input, config, store, offline } => step(&name, &input, &config, &store, offline).await,
+        Command::Validate { config } => validate(&config).await,
+    }
+}
+
+fn path_str(p: &Path) -> Result<&str> {
+    p.to_str().with_context(|| format!("{} is not a UTF-8 path", p.display()))
+}
+
+fn local_ports(config: &Path, store: &str, offline: bool) -> Result<Ports> {
+    let stores = store::open_local(path_str(config)?, store)?;
+    let fetcher: Arc<dyn Fetcher> = if offline {
+        Arc::new(CaptureFetcher::new(stores.config.clone()))
+    } else {
+        Arc::new(HttpFetcher::new(HttpLimits { allow_file_urls: true, ..HttpLimits::default() })?)
+    };
+    Ok(Ports {
+        stores,
+        fetcher,
+        editor: Arc::new(TemplateEditor),
+        clock: Arc::new(SystemClock),
+        metrics: Arc::new(MemoryMetrics::default()),
+    })
+}
+
+/// Progress on stderr: one line per step, per source and per section.
+struct Progress;
+
+impl ExecutionObserver for Progress {
+    fn on_event(&self, event: &ExecutionEvent) {
+        let line = match event {
+            ExecutionEvent::StateEntered { state, map_index: None } if !state.ends_with("Done") => {
+                Some(format!("▸ {state}"))
+            }
+            ExecutionEvent::MapStarted { state, items, max_concurrency } => {
+                Some(format!("  {state}: {items} to process, {max_concurrency} at a time"))
+            }
+            ExecutionEvent::TaskFailed { state, map_index, error, cause } => {
+                Some(format!("  ✗ {state}{}: {error}: {cause}", index(map_index)))
+            }
+            ExecutionEvent::RetryScheduled { state, map_index, error, attempt, delay } => Some(format!(
+                "  ↻ {state}{}: {error}, retry {attempt} in {:.1}s",
+                index(map_index),
+                delay.as_secs_f64()
+            )),
+            ExecutionEvent::CaughtError { state, map_index, error, next } => {
+                Some(format!("  → {state}{}: {error} handled by {next}", index(map_index)))
+            }
+            ExecutionEvent::StateExited { state, map_index: Some(i) } if state == "SourceDone" || state == "GenerateSection" || state == "WriteWithTemplate" => {
+                Some(format!("  ✓ {state} #{i}"))
+            }
+            _ => None,
+        };
+        if let Some(line) = line {
+            eprintln!("{line}");
+        }
+    }
+}
+
+fn index(i: &Option<usize>) -> String {
+    i.map(|i| format!(" #{i}")).unwrap_or_default()
+}
+
+async fn run(
+    client: &str,
+    config: &Path,
+    date: Option<NaiveDate>,
+    period_days: Option<u32>,
+    offline: bool,
+    store: &str,
+) -> Result<()> {
+    let ports = local_ports(config, store, offline)?;
+    let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let input = serde_json::json!({
+        "client_id": client,
+        "period_days": period_days,
+        "run_date": run_date,
+    });
+    let name = format!("{client}-{run_date}");
+    eprintln!("vectora run {name} (config {}, store {store}{})", config.display(), if offline { ", offline" } else { "" });
+    let outcome = runner::execute(runner::DEFINITION, ports, input, &name, Some(Arc::new(Progress))).await?;
+    match outcome {
+        Ok(output) => {
+            println!("{}", serde_json::to_string(&output)?);
+            Ok(())
+        }
+        Err(failure) => bail!("the run failed with {}: {}", failure.error, failure.cause),
+    }
+}
+
+fn parse(file: &Path, kind: KindChoice, source_url: Option<String>, content_type: Option<String>) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let format = match kind {
+        KindChoice::Auto => Format::Auto,
+        KindChoice::Rss => Format::Rss,
+        KindChoice::Atom => Format::Atom,
+        KindChoice::Json => Format::Json,
+    };
+    let source_id = source_url
+        .as_deref()
+        .and_then(|u| url::Url::parse(u).ok())
+        .and_then(|u| u.host_str().map(str::to_string))
+        .or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "file".into());
+    let parsed = normalize::parse(
+        &bytes,
+        format,
+        &Origin { source_id: &source_id, url: source_url.as_deref(), content_type: content_type.as_deref() },
+    )
+    .with_context(|| format!("{}", file.display()))?;
+    let mut out = std::io::stdout().lock();
+    for item in &parsed.items {
+        writeln!(out, "{}", serde_json::to_string(item)?)?;
+    }
+    for w in &parsed.warnings {
+        eprintln!("warning: {}: {w}", file.display());
+    }
+    Ok(())
+}
+
+/// The input shape of `vectora classify`.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassifyLine {
+    title: String,
+    url: String,
+    #[serde(default)]
+    published: Option<chrono::DateTime<chrono::Utc>>,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    source: String,
+    /// Labels of an evaluation file are accepted and ignored here.
+    #[serde(default, rename = "expected")]
+    _expected: Option<serde_json::Value>,
+}
+
+async fn classify(client: &str, config: &Path, date: Option<NaiveDate>, items: &Path) -> Result<()> {
+    let stores = store::open_local(path_str(config)?, "vectora-out")?;
+    let bundle = load_client(stores.config.as_ref(), client).await?;
+    let matcher = Matcher::new(&bundle.watch, &bundle.scoring)?;
+    let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+    let window = plan::window(client, run_date, bundle.client.period_days);
+    let scorer = Scorer::new(&bundle.scoring, &matcher, window.window_end);
+    let text = std::fs::read_to_string(items).with_context(|| format!("reading {}", items.display()))?;
+    let mut out = std::io::stdout().lock();
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let input: ClassifyLine = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}: expected {{title, url, published, text, source}}", items.display(), n + 1))?;
+        let url = urls::canonical(&input.url, None).map_or(input.url.clone(), |u| u.to_string());
+        let item = Item {
+            id: urls::item_id(&url),
+            title: vectora_inbox::text::clean_line(&input.title),
+            url,
+            published: input.published,
+            date_source: if input.published.is_some() { DateSource::Feed } else { DateSource::None },
+            summary: vectora_inbox::text::clean_line(&input.text),
+            text: vectora_inbox::text::clean_line(&input.text),
+            authors: vec![],
+            source: input.source.clone(),
+            also_in: vec![],
+        };
+        let findings = matcher.find(&item);
+        let tier = bundle.source(&item.source).map_or(3, |s| s.tier);
+        let scored = scorer.score(
+            MatchedItem { item, entities: findings.entities, hits: findings.hits, event_type: findings.event_type },
+            tier,
+        );
+        let section = scored
+            .relevant
+            .then(|| bundle.client.sections.iter().find(|s| s.accepts(&scored.matched.event_type)))
+            .flatten()
+            .map(|s| s.id.clone());
+        let line = serde_json::json!({
+            "url": scored.matched.item.url,
+            "relevant": scored.relevant && section.is_some(),
+            "score": scored.score,
+            "section": section,
+            "event_type": scored.matched.event_type,
+            "entities": scored.matched.entities,
+            "reasons": scored.reasons,
+            "breakdown": scored.breakdown,
+        });
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+async fn step(name: &str, input: &Path, config: &Path, store: &str, offline: bool) -> Result<()> {
+    let text = std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+    let event: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", input.display()))?;
+    let ports = local_ports(config, store, offline)?;
+    let output = steps::dispatch(name, &ports, event).await.map_err(|e| anyhow::anyhow!("{}: {e}", e.kind()))?;
+    println!("{}", serde_json::to_string_pretty(&output)?);
+    Ok(())
+}
+
+async fn validate(config_dir: &Path) -> Result<()> {
+    let stores = store::open_local(path_str(config_dir)?, "vectora-out")?;
+    let clients = config::list_clients(stores.config.as_ref()).await?;
+    if clients.is_empty() {
+        bail!("{}: no client configuration (clients/*.yaml)", config_dir.display());
+    }
+    for id in &clients {
+        let bundle = load_client(stores.config.as_ref(), id).await?;
+        for s in &bundle.sources {
+            if let Some(capture) = &s.capture {
+                let key = format!("sources/{capture}");
+                if stores.config.get(&key).await?.is_none() {
+                    bail!("{}: capture of source {:?} does not exist", stores.config.locate(&key), s.id);
+                }
+            }
+        }
+        println!("ok   client {id}: {} sources, {} sections", bundle.sources.len(), bundle.client.sections.len());
+    }
+    runner::load_definition(runner::DEFINITION)?;
+    println!("ok   state machine statemachine/newsletter.asl.json");
+    Ok(())
+}

@@ -1,0 +1,189 @@
+//! The records that flow between steps: normalized items, matched items, scored items, drafts.
+//!
+//! These are the JSON shapes stored in the object store (one item per JSON line). Field order is
+//! the declaration order, which keeps every stored object byte-stable from one run to the next.
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Where an item's `published` date came from. Never the fetch time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DateSource {
+    /// The feed's own date field (pubDate, published, updated, dc:date, date_published).
+    Feed,
+    JsonLd,
+    Meta,
+    TimeTag,
+    Text,
+    Url,
+    /// No date could be found: `published` is null.
+    #[default]
+    None,
+}
+
+/// One news item as every source yields it, after normalization.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Item {
+    /// Hash of the canonical URL: the item's identity across sources and runs.
+    pub id: String,
+    pub title: String,
+    /// Canonical URL (tracking parameters and fragment removed).
+    pub url: String,
+    pub published: Option<DateTime<Utc>>,
+    pub date_source: DateSource,
+    /// Short plain-text summary (the feed's description), HTML stripped.
+    pub summary: String,
+    /// The longest plain text the source gave (content, else summary).
+    pub text: String,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    /// Source id from the catalogue.
+    pub source: String,
+    /// Other sources that carried the same story (filled by dedup in `match`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_in: Vec<String>,
+}
+
+/// Watch-list entities found in an item, by canonical name (sorted, deduplicated).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Entities {
+    pub companies: BTreeSet<String>,
+    pub molecules: BTreeSet<String>,
+    pub trademarks: BTreeSet<String>,
+    pub technologies: BTreeSet<String>,
+}
+
+impl Entities {
+    pub fn is_empty(&self) -> bool {
+        self.companies.is_empty()
+            && self.molecules.is_empty()
+            && self.trademarks.is_empty()
+            && self.technologies.is_empty()
+    }
+
+    /// Every name, for guards and display.
+    pub fn all_names(&self) -> impl Iterator<Item = &String> {
+        self.companies
+            .iter()
+            .chain(&self.molecules)
+            .chain(&self.trademarks)
+            .chain(&self.technologies)
+    }
+}
+
+/// What kind of watch-list term fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TermKind {
+    Company,
+    Molecule,
+    Trademark,
+    Technology,
+    Exclusion,
+    Event,
+}
+
+/// Where in the item a term fired.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Field {
+    Title,
+    Body,
+}
+
+/// One term that fired: the evidence behind entities, exclusions and event types.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Hit {
+    pub kind: TermKind,
+    /// The entity or category the term belongs to (canonical company name, exclusion category,
+    /// event type id, ...).
+    pub entity: String,
+    /// The term as written in the watch list.
+    pub term: String,
+    pub field: Field,
+    /// Whether the entity was implied by another (a trademark implies its molecule and owner)
+    /// rather than named in the text.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub implied: bool,
+}
+
+/// An item that survived dedup and the period window, with what the watch lists found in it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MatchedItem {
+    #[serde(flatten)]
+    pub item: Item,
+    pub entities: Entities,
+    pub hits: Vec<Hit>,
+    /// Event type id (from the scoring rules' patterns), or "other".
+    pub event_type: String,
+}
+
+/// One line of a score breakdown: a rule that added or removed points.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoreLine {
+    pub rule: String,
+    pub points: f64,
+    pub detail: String,
+}
+
+/// A scored item: the decision and its reasons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScoredItem {
+    #[serde(flatten)]
+    pub matched: MatchedItem,
+    pub score: f64,
+    pub breakdown: Vec<ScoreLine>,
+    pub relevant: bool,
+    /// Section it was assigned to (None when not relevant or cut by caps).
+    pub section: Option<String>,
+    /// Why it was kept or dropped, in words.
+    pub reasons: Vec<String>,
+}
+
+/// A newsletter section as chosen by `score`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SelectedSection {
+    pub id: String,
+    pub title: String,
+    pub items: Vec<ScoredItem>,
+}
+
+/// `selection.json`: what the newsletter will contain, and the fate of every matched item.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    pub client_id: String,
+    pub run_date: chrono::NaiveDate,
+    pub sections: Vec<SelectedSection>,
+    /// Every matched item that is not in a section, with its reasons.
+    pub dropped: Vec<ScoredItem>,
+}
+
+/// The editorial text of one item in a section draft.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DraftItem {
+    pub item_id: String,
+    pub summary: String,
+}
+
+/// `drafts/{section_id}.json`: a section's editorial text, and how it was written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SectionDraft {
+    pub section_id: String,
+    pub title: String,
+    pub intro: String,
+    pub items: Vec<DraftItem>,
+    /// "template" or "bedrock".
+    pub editor: String,
+    /// Why the template editor wrote this section when another was asked for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
+    #[serde(default)]
+    pub llm_calls: u32,
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+}

@@ -1,0 +1,31 @@
+//! Ports: the traits that separate the domain from the world (store, fetcher, editor, clock,
+//! metrics), and the bundle of them a step receives.
+//!
+//! A step never knows whether it runs in a Lambda or in the CLI: both build a [`Ports`] from
+//! their own adapters (local directory or S3, HTTP or recorded captures, template editor or
+//! Bedrock) and hand it to the same step function.
+
+pub mod clock;
+pub mod editor;
+pub mod fetcher;
+pub mod metrics;
+pub mod store;
+
+use std::sync::Arc;
+
+pub use clock::{Clock, SystemClock, VirtualClock};
+pub use editor::Editor;
+pub use fetcher::Fetcher;
+pub use metrics::MetricsSink;
+pub use store::{ObjectStore, Stores};
+
+/// Everything a step may use. Cheap to clone.
+#[derive(Clone)]
+pub struct Ports {
+    pub stores: Stores,
+    pub fetcher: Arc<dyn Fetcher>,
+    /// The editor asked for; the template editor is always available as the fallback.
+    pub editor: Arc<dyn Editor>,
+    pub clock: Arc<dyn Clock>,
+    pub metrics: Arc<dyn MetricsSink>,
+}

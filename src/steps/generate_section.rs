@@ -1,0 +1,97 @@
+//! `generate-section`: one section's editorial text, by the configured editor or, when the
+//! state machine routes a failure here, by the template editor with the reason recorded.
+
+use serde::{Deserialize, Serialize};
+
+use super::{RunContext, SectionTask, elapsed_ms, get_json, put_json};
+use crate::config::load_client;
+use crate::editorial::TemplateEditor;
+use crate::error::{Error, Result};
+use crate::keys;
+use crate::model::Selection;
+use crate::ports::Ports;
+use crate::ports::editor::{Editor, SectionBrief};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GenerateInput {
+    pub run: RunContext,
+    pub section: SectionTask,
+    /// `"template"` forces the template editor (the state machine's fallback path).
+    #[serde(default)]
+    pub editor: Option<String>,
+    /// The error that sent this section to the fallback, from the ASL `Catch`.
+    #[serde(default)]
+    pub fallback_error: Option<String>,
+    #[serde(default)]
+    pub fallback_cause: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateOutput {
+    pub section_id: String,
+    pub draft_key: String,
+    pub editor: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_reason: Option<String>,
+    pub llm_calls: u32,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub elapsed_ms: u64,
+}
+
+pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> {
+    let started = ports.clock.now();
+    let GenerateInput { run, section, editor, fallback_error, fallback_cause } = input;
+    let bundle = load_client(ports.stores.config.as_ref(), &run.client_id).await?;
+    let store = ports.stores.data.as_ref();
+    let selection: Selection = get_json(
+        store,
+        &keys::selection(&run.client_id, run.run_date),
+        "run the score step first",
+    )
+    .await?;
+    let selected = selection
+        .sections
+        .iter()
+        .find(|s| s.id == section.section_id)
+        .ok_or_else(|| Error::InvalidEvent {
+            step: "generate-section".into(),
+            message: format!(
+                "section {:?} is not in this run's selection (sections: {})",
+                section.section_id,
+                selection.sections.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+        })?;
+    let brief = SectionBrief { client: &bundle.client, run_date: run.run_date, section: selected };
+    let template = TemplateEditor;
+    let chosen: &dyn Editor = match editor.as_deref() {
+        Some("template") => &template,
+        None => ports.editor.as_ref(),
+        Some(other) => {
+            return Err(Error::InvalidEvent {
+                step: "generate-section".into(),
+                message: format!("editor {other:?} is not known: expected \"template\" or no editor key"),
+            });
+        }
+    };
+    let mut draft = chosen.write_section(&brief).await?;
+    if let Some(error) = fallback_error {
+        draft.fallback_reason = Some(match fallback_cause {
+            Some(cause) if !cause.is_empty() => format!("{error}: {cause}"),
+            _ => error,
+        });
+    }
+    let draft_key = keys::draft(&run.client_id, run.run_date, &section.section_id);
+    put_json(store, &draft_key, &draft).await?;
+    Ok(GenerateOutput {
+        section_id: section.section_id,
+        draft_key,
+        editor: draft.editor.clone(),
+        fallback_reason: draft.fallback_reason.clone(),
+        llm_calls: draft.llm_calls,
+        input_tokens: draft.input_tokens,
+        output_tokens: draft.output_tokens,
+        elapsed_ms: elapsed_ms(ports, started),
+    })
+}

@@ -1,0 +1,140 @@
+//! The pipeline's steps, one module each, and [`dispatch`]: the one entry point that the Lambda
+//! binaries, `vectora step` and the local state-machine runner all call.
+//!
+//! A step takes [`Ports`] and a small JSON event, reads and writes the store under deterministic
+//! keys, and returns a small JSON result (claim check: keys and counts, never item lists).
+
+pub mod assemble;
+pub mod fetch;
+pub mod generate_section;
+pub mod match_items;
+pub mod normalize;
+pub mod plan;
+pub mod score;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::ports::store::content_type;
+use crate::ports::{ObjectStore, Ports};
+
+/// The names of the steps, as Lambda functions and as `vectora step NAME`.
+pub const STEP_NAMES: [&str; 7] = [
+    "plan",
+    "fetch",
+    "normalize",
+    "match",
+    "score",
+    "generate-section",
+    "assemble",
+];
+
+/// Runs step `name` on a JSON event, as its Lambda would.
+pub async fn dispatch(name: &str, ports: &Ports, event: serde_json::Value) -> Result<serde_json::Value> {
+    match name {
+        "plan" => to_json(plan::run(ports, parse_event(name, event)?).await?),
+        "fetch" => to_json(fetch::run(ports, parse_event(name, event)?).await?),
+        "normalize" => to_json(normalize::run(ports, parse_event(name, event)?).await?),
+        "match" => to_json(match_items::run(ports, parse_event(name, event)?).await?),
+        "score" => to_json(score::run(ports, parse_event(name, event)?).await?),
+        "generate-section" => to_json(generate_section::run(ports, parse_event(name, event)?).await?),
+        "assemble" => to_json(assemble::run(ports, parse_event(name, event)?).await?),
+        other => Err(Error::InvalidEvent {
+            step: other.to_string(),
+            message: format!("unknown step {other:?}: expected one of {}", STEP_NAMES.join(", ")),
+        }),
+    }
+}
+
+fn parse_event<T: DeserializeOwned>(step: &str, event: serde_json::Value) -> Result<T> {
+    serde_path_to_error::deserialize(event).map_err(|e| {
+        let path = e.path().to_string();
+        Error::InvalidEvent {
+            step: step.to_string(),
+            message: if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) },
+        }
+    })
+}
+
+fn to_json<T: Serialize>(value: T) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| Error::Internal(format!("serializing a step result: {e}")))
+}
+
+/// Who and what a run is about; passed to every step after `plan`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunContext {
+    pub client_id: String,
+    pub run_date: NaiveDate,
+    pub period_days: u32,
+    /// Items published in `[window_start, window_end)` belong to the run.
+    pub window_start: DateTime<Utc>,
+    pub window_end: DateTime<Utc>,
+}
+
+/// One source to fetch, as `plan` lists it for the source Map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceTask {
+    pub source_id: String,
+    pub name: String,
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capture: Option<String>,
+    pub tier: u8,
+}
+
+/// One section to write, as `score` lists it for the section Map.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SectionTask {
+    pub section_id: String,
+    pub title: String,
+    pub items: usize,
+}
+
+pub(crate) fn elapsed_ms(ports: &Ports, started: DateTime<Utc>) -> u64 {
+    (ports.clock.now() - started).num_milliseconds().max(0) as u64
+}
+
+pub(crate) async fn put_json<T: Serialize>(store: &dyn ObjectStore, key: &str, value: &T) -> Result<()> {
+    let mut body = serde_json::to_vec_pretty(value)
+        .map_err(|e| Error::Internal(format!("serializing {key}: {e}")))?;
+    body.push(b'\n');
+    store.put(key, body, content_type::JSON).await
+}
+
+pub(crate) async fn get_json<T: DeserializeOwned>(store: &dyn ObjectStore, key: &str, hint: &str) -> Result<T> {
+    let bytes = store.get(key).await?.ok_or_else(|| Error::MissingObject {
+        key: store.locate(key),
+        hint: hint.to_string(),
+    })?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::Internal(format!("{} is not valid: {e}", store.locate(key))))
+}
+
+pub(crate) async fn put_jsonl<T: Serialize>(store: &dyn ObjectStore, key: &str, values: &[T]) -> Result<()> {
+    let mut body = Vec::new();
+    for v in values {
+        serde_json::to_writer(&mut body, v).map_err(|e| Error::Internal(format!("serializing {key}: {e}")))?;
+        body.push(b'\n');
+    }
+    store.put(key, body, content_type::JSON_LINES).await
+}
+
+pub(crate) async fn get_jsonl<T: DeserializeOwned>(store: &dyn ObjectStore, key: &str, hint: &str) -> Result<Vec<T>> {
+    let bytes = store.get(key).await?.ok_or_else(|| Error::MissingObject {
+        key: store.locate(key),
+        hint: hint.to_string(),
+    })?;
+    bytes
+        .split(|b| *b == b'\n')
+        .enumerate()
+        .filter(|(_, line)| !line.iter().all(u8::is_ascii_whitespace))
+        .map(|(i, line)| {
+            serde_json::from_slice(line)
+                .map_err(|e| Error::Internal(format!("{} line {}: {e}", store.locate(key), i + 1)))
+        })
+        .collect()
+}

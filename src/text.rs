@@ -1,0 +1,208 @@
+//! Text primitives shared by normalization, matching and rendering: folding for matching,
+//! HTML to plain text, control-character removal, bounded truncation.
+
+use scraper::{Html, Node};
+
+/// Folds text for dictionary matching: accents transliterated, lower case, ®/™/© dropped, and
+/// every run of non-alphanumeric characters turned into one space. So "Long-Acting", "long
+/// acting" and "LONG‐ACTING" fold alike, and a word boundary is simply a space or an end.
+pub fn fold(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    let mut push = |c: char, out: &mut String| {
+        if c.is_ascii_alphanumeric() {
+            if pending_space && !out.is_empty() {
+                out.push(' ');
+            }
+            pending_space = false;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            pending_space = true;
+        }
+    };
+    for ch in s.chars() {
+        if matches!(ch, '®' | '™' | '©' | '\u{2120}') {
+            continue;
+        }
+        if ch.is_ascii() {
+            push(ch, &mut out);
+        } else if let Some(ascii) = deunicode::deunicode_char(ch) {
+            for c in ascii.chars() {
+                push(c, &mut out);
+            }
+        } else {
+            push(' ', &mut out);
+        }
+    }
+    out
+}
+
+/// Characters that must never reach a newsletter: controls (but tab and newline), zero-width
+/// characters and bidirectional overrides (they can disguise text and links).
+pub fn is_unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c,
+            '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+            | '\u{FFFE}'
+            | '\u{FFFF}')
+}
+
+/// Collapses all whitespace runs to one space and trims, dropping unsafe characters.
+pub fn clean_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for word in s.split(|c: char| c.is_whitespace() || is_unsafe_char(c)) {
+        if word.is_empty() {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
+}
+
+const BLOCK_ELEMENTS: &[&str] = &[
+    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th",
+    "table", "blockquote", "section", "article", "header", "footer", "hr", "dd", "dt", "figure",
+    "figcaption", "pre",
+];
+
+/// Plain text of an HTML fragment: entities decoded once, tags removed, a space where a block
+/// element separated words (so `<p>a</p><p>b</p>` gives "a b", not "ab"), scripts and styles
+/// dropped, whitespace collapsed.
+pub fn html_to_text(html: &str) -> String {
+    if !html.contains('<') && !html.contains('&') {
+        return clean_line(html);
+    }
+    let doc = Html::parse_fragment(html);
+    let mut out = String::with_capacity(html.len());
+    collect_text(doc.tree.root(), &mut out);
+    clean_line(&out)
+}
+
+fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
+    for child in node.children() {
+        match child.value() {
+            Node::Text(t) => out.push_str(t),
+            Node::Element(e) => {
+                let name = e.name();
+                if matches!(name, "script" | "style" | "noscript" | "template") {
+                    continue;
+                }
+                let block = BLOCK_ELEMENTS.contains(&name);
+                if block {
+                    out.push(' ');
+                }
+                collect_text(child, out);
+                if block {
+                    out.push(' ');
+                }
+            }
+            _ => collect_text(child, out),
+        }
+    }
+}
+
+/// At most `max` characters, cut at a word boundary, with an ellipsis when cut.
+pub fn truncate_words(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let cut: String = s.chars().take(max.saturating_sub(1)).collect();
+    let cut = match cut.rfind(' ') {
+        Some(i) if i > cut.len() / 2 => &cut[..i],
+        _ => cut.as_str(),
+    };
+    format!("{}…", cut.trim_end_matches([',', ';', ':', ' ']))
+}
+
+/// The leading sentences of `s` that fit in `max` characters (at least one, truncated if it
+/// alone is longer).
+pub fn leading_sentences(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let end = sentence_end(rest);
+        let sentence = rest[..end].trim();
+        let candidate_len = out.chars().count() + usize::from(!out.is_empty()) + sentence.chars().count();
+        if candidate_len > max {
+            break;
+        }
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(sentence);
+        rest = rest[end..].trim_start();
+    }
+    if out.is_empty() { truncate_words(s.trim(), max) } else { out }
+}
+
+/// Byte index just past the first sentence: a `.`, `!` or `?` followed by a space and an
+/// upper-case letter or digit (so "Inc. announced" and "1.5 mg" do not end a sentence).
+fn sentence_end(s: &str) -> usize {
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    for w in 0..chars.len() {
+        let (i, c) = chars[w];
+        if matches!(c, '.' | '!' | '?')
+            && chars.get(w + 1).is_some_and(|&(_, n)| n == ' ')
+            && chars.get(w + 2).is_some_and(|&(_, n)| n.is_uppercase() || n.is_ascii_digit())
+        {
+            let before: String = chars[w.saturating_sub(4)..w].iter().map(|&(_, c)| c).collect();
+            let abbreviation = ["Inc", "Ltd", "Co", "Corp", "Dr", "vs", "No", "St", "Mr", "Ms", "S.A"]
+                .iter()
+                .any(|a| before.ends_with(a));
+            if !abbreviation {
+                return i + c.len_utf8();
+            }
+        }
+    }
+    s.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fold_unifies_case_accents_hyphens_and_marks() {
+        assert_eq!(fold("Long-Acting  Injectable"), "long acting injectable");
+        assert_eq!(fold("UZEDY®"), "uzedy");
+        assert_eq!(fold("Médincell"), "medincell");
+        assert_eq!(fold("  J&J's q4w "), "j j s q4w");
+        assert_eq!(fold("long‐acting"), "long acting");
+    }
+
+    #[test]
+    fn html_to_text_splits_glued_block_words_and_decodes_entities_once() {
+        assert_eq!(html_to_text("<p>First</p><p>Second &amp;amp; third</p>"), "First Second &amp; third");
+        assert_eq!(html_to_text("J&amp;J <b>bold</b>, <a href='x'>link</a>"), "J&J bold, link");
+        assert_eq!(html_to_text("a<script>alert(1)</script>b"), "ab");
+        assert_eq!(html_to_text("plain p<0.05 text"), "plain p<0.05 text");
+    }
+
+    #[test]
+    fn clean_line_drops_zero_width_and_bidi_controls() {
+        assert_eq!(clean_line("a\u{200B}b \u{202E}evil\u{202C}\n c"), "a b evil c");
+    }
+
+    #[test]
+    fn leading_sentences_respects_abbreviations_and_budget() {
+        let s = "Teva Pharmaceutical Industries Ltd. announced approval. The label now covers adults. More text follows here.";
+        assert_eq!(
+            leading_sentences(s, 90),
+            "Teva Pharmaceutical Industries Ltd. announced approval. The label now covers adults."
+        );
+        assert_eq!(leading_sentences("One very long sentence without end", 12), "One very…");
+    }
+
+    #[test]
+    fn truncate_words_is_bounded() {
+        let long = "word ".repeat(1000);
+        assert!(truncate_words(&long, 100).chars().count() <= 100);
+    }
+}

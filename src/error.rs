@@ -108,7 +108,11 @@ impl Error {
         }
     }
 
-    pub fn config(file: impl Into<String>, path: impl Into<String>, message: impl Into<String>) -> Self {
+    pub fn config(
+        file: impl Into<String>,
+        path: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
         Error::Config {
             file: file.into(),
             path: path.into(),

@@ -16,11 +16,17 @@ pub fn raw(client_id: &str, run_date: NaiveDate, source_id: &str, ext: &str) -> 
 }
 
 pub fn raw_meta(client_id: &str, run_date: NaiveDate, source_id: &str) -> String {
-    format!("{}/raw/{source_id}.meta.json", run_prefix(client_id, run_date))
+    format!(
+        "{}/raw/{source_id}.meta.json",
+        run_prefix(client_id, run_date)
+    )
 }
 
 pub fn normalized(client_id: &str, run_date: NaiveDate, source_id: &str) -> String {
-    format!("{}/normalized/{source_id}.jsonl", run_prefix(client_id, run_date))
+    format!(
+        "{}/normalized/{source_id}.jsonl",
+        run_prefix(client_id, run_date)
+    )
 }
 
 pub fn matched(client_id: &str, run_date: NaiveDate) -> String {
@@ -32,7 +38,10 @@ pub fn selection(client_id: &str, run_date: NaiveDate) -> String {
 }
 
 pub fn draft(client_id: &str, run_date: NaiveDate, section_id: &str) -> String {
-    format!("{}/drafts/{section_id}.json", run_prefix(client_id, run_date))
+    format!(
+        "{}/drafts/{section_id}.json",
+        run_prefix(client_id, run_date)
+    )
 }
 
 /// Folder of one newsletter in the newsletters area: `{client_id}/{yyyy}/{mm}/{dd}/`.

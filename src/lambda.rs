@@ -23,16 +23,27 @@ pub struct StepFailure(pub Error);
 
 impl From<StepFailure> for Diagnostic {
     fn from(failure: StepFailure) -> Diagnostic {
-        Diagnostic { error_type: failure.0.kind().name().to_string(), error_message: failure.0.to_string() }
+        Diagnostic {
+            error_type: failure.0.kind().name().to_string(),
+            error_message: failure.0.to_string(),
+        }
     }
 }
 
 fn store_from_env(var: &str) -> Result<Arc<dyn crate::ports::ObjectStore>, Error> {
     let spec = std::env::var(var).map_err(|_| {
-        Error::config(var, "-", format!("environment variable {var} is not set: set it to the store of this area"))
+        Error::config(
+            var,
+            "-",
+            format!("environment variable {var} is not set: set it to the store of this area"),
+        )
     })?;
     if spec.starts_with("s3://") {
-        return Err(Error::config(var, "-", format!("{spec:?}: S3 stores are not available in this build")));
+        return Err(Error::config(
+            var,
+            "-",
+            format!("{spec:?}: S3 stores are not available in this build"),
+        ));
     }
     Ok(Arc::new(LocalDirStore::new(spec)))
 }
@@ -41,7 +52,8 @@ fn store_from_env(var: &str) -> Result<Arc<dyn crate::ports::ObjectStore>, Error
 /// metrics as Embedded Metric Format lines on stdout.
 pub fn ports_from_env() -> Result<Ports, Error> {
     let clock = Arc::new(SystemClock);
-    let namespace = std::env::var("VECTORA_METRICS_NAMESPACE").unwrap_or_else(|_| "VectoraInbox".into());
+    let namespace =
+        std::env::var("VECTORA_METRICS_NAMESPACE").unwrap_or_else(|_| "VectoraInbox".into());
     Ok(Ports {
         stores: Stores {
             config: store_from_env("VECTORA_CONFIG_STORE")?,
@@ -61,7 +73,11 @@ pub async fn serve(step: &'static str) -> Result<(), lambda_runtime::Error> {
     let ports = ports_from_env().map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let ports = ports.clone();
-        async move { steps::dispatch(step, &ports, event.payload).await.map_err(StepFailure) }
+        async move {
+            steps::dispatch(step, &ports, event.payload)
+                .await
+                .map_err(StepFailure)
+        }
     }))
     .await
 }

@@ -25,7 +25,11 @@ use vectora_inbox::store;
 use vectora_inbox::urls;
 
 #[derive(Parser)]
-#[command(name = "vectora", version, about = "Vectora Inbox: unattended industry newsletters")]
+#[command(
+    name = "vectora",
+    version,
+    about = "Vectora Inbox: unattended industry newsletters"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -127,18 +131,41 @@ async fn main() {
 
 async fn dispatch(command: Command) -> Result<()> {
     match command {
-        Command::Run { client, config, date, period_days, offline, editor: _, store } => {
-            run(&client, &config, date, period_days, offline, &store).await
-        }
-        Command::Parse { file, kind, source_url, content_type } => parse(&file, kind, source_url, content_type),
-        Command::Classify { client, config, date, items } => classify(&client, &config, date, &items).await,
-        Command::Step { name, input, config, store, offline } => step(&name, &input, &config, &store, offline).await,
+        Command::Run {
+            client,
+            config,
+            date,
+            period_days,
+            offline,
+            editor: _,
+            store,
+        } => run(&client, &config, date, period_days, offline, &store).await,
+        Command::Parse {
+            file,
+            kind,
+            source_url,
+            content_type,
+        } => parse(&file, kind, source_url, content_type),
+        Command::Classify {
+            client,
+            config,
+            date,
+            items,
+        } => classify(&client, &config, date, &items).await,
+        Command::Step {
+            name,
+            input,
+            config,
+            store,
+            offline,
+        } => step(&name, &input, &config, &store, offline).await,
         Command::Validate { config } => validate(&config).await,
     }
 }
 
 fn path_str(p: &Path) -> Result<&str> {
-    p.to_str().with_context(|| format!("{} is not a UTF-8 path", p.display()))
+    p.to_str()
+        .with_context(|| format!("{} is not a UTF-8 path", p.display()))
 }
 
 fn local_ports(config: &Path, store: &str, offline: bool) -> Result<Ports> {
@@ -146,7 +173,10 @@ fn local_ports(config: &Path, store: &str, offline: bool) -> Result<Ports> {
     let fetcher: Arc<dyn Fetcher> = if offline {
         Arc::new(CaptureFetcher::new(stores.config.clone()))
     } else {
-        Arc::new(HttpFetcher::new(HttpLimits { allow_file_urls: true, ..HttpLimits::default() })?)
+        Arc::new(HttpFetcher::new(HttpLimits {
+            allow_file_urls: true,
+            ..HttpLimits::default()
+        })?)
     };
     Ok(Ports {
         stores,
@@ -163,24 +193,50 @@ struct Progress;
 impl ExecutionObserver for Progress {
     fn on_event(&self, event: &ExecutionEvent) {
         let line = match event {
-            ExecutionEvent::StateEntered { state, map_index: None } if !state.ends_with("Done") => {
-                Some(format!("▸ {state}"))
-            }
-            ExecutionEvent::MapStarted { state, items, max_concurrency } => {
-                Some(format!("  {state}: {items} to process, {max_concurrency} at a time"))
-            }
-            ExecutionEvent::TaskFailed { state, map_index, error, cause } => {
-                Some(format!("  ✗ {state}{}: {error}: {cause}", index(map_index)))
-            }
-            ExecutionEvent::RetryScheduled { state, map_index, error, attempt, delay } => Some(format!(
+            ExecutionEvent::StateEntered {
+                state,
+                map_index: None,
+            } if !state.ends_with("Done") => Some(format!("▸ {state}")),
+            ExecutionEvent::MapStarted {
+                state,
+                items,
+                max_concurrency,
+            } => Some(format!(
+                "  {state}: {items} to process, {max_concurrency} at a time"
+            )),
+            ExecutionEvent::TaskFailed {
+                state,
+                map_index,
+                error,
+                cause,
+            } => Some(format!("  ✗ {state}{}: {error}: {cause}", index(map_index))),
+            ExecutionEvent::RetryScheduled {
+                state,
+                map_index,
+                error,
+                attempt,
+                delay,
+            } => Some(format!(
                 "  ↻ {state}{}: {error}, retry {attempt} in {:.1}s",
                 index(map_index),
                 delay.as_secs_f64()
             )),
-            ExecutionEvent::CaughtError { state, map_index, error, next } => {
-                Some(format!("  → {state}{}: {error} handled by {next}", index(map_index)))
-            }
-            ExecutionEvent::StateExited { state, map_index: Some(i) } if state == "SourceDone" || state == "GenerateSection" || state == "WriteWithTemplate" => {
+            ExecutionEvent::CaughtError {
+                state,
+                map_index,
+                error,
+                next,
+            } => Some(format!(
+                "  → {state}{}: {error} handled by {next}",
+                index(map_index)
+            )),
+            ExecutionEvent::StateExited {
+                state,
+                map_index: Some(i),
+            } if state == "SourceDone"
+                || state == "GenerateSection"
+                || state == "WriteWithTemplate" =>
+            {
                 Some(format!("  ✓ {state} #{i}"))
             }
             _ => None,
@@ -211,8 +267,19 @@ async fn run(
         "run_date": run_date,
     });
     let name = format!("{client}-{run_date}");
-    eprintln!("vectora run {name} (config {}, store {store}{})", config.display(), if offline { ", offline" } else { "" });
-    let outcome = runner::execute(runner::DEFINITION, ports, input, &name, Some(Arc::new(Progress))).await?;
+    eprintln!(
+        "vectora run {name} (config {}, store {store}{})",
+        config.display(),
+        if offline { ", offline" } else { "" }
+    );
+    let outcome = runner::execute(
+        runner::DEFINITION,
+        ports,
+        input,
+        &name,
+        Some(Arc::new(Progress)),
+    )
+    .await?;
     match outcome {
         Ok(output) => {
             println!("{}", serde_json::to_string(&output)?);
@@ -222,7 +289,12 @@ async fn run(
     }
 }
 
-fn parse(file: &Path, kind: KindChoice, source_url: Option<String>, content_type: Option<String>) -> Result<()> {
+fn parse(
+    file: &Path,
+    kind: KindChoice,
+    source_url: Option<String>,
+    content_type: Option<String>,
+) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
     let format = match kind {
         KindChoice::Auto => Format::Auto,
@@ -239,7 +311,11 @@ fn parse(file: &Path, kind: KindChoice, source_url: Option<String>, content_type
     let parsed = normalize::parse(
         &bytes,
         format,
-        &Origin { source_id: &source_id, url: source_url.as_deref(), content_type: content_type.as_deref() },
+        &Origin {
+            source_id: &source_id,
+            url: source_url.as_deref(),
+            content_type: content_type.as_deref(),
+        },
     )
     .with_context(|| format!("{}", file.display()))?;
     let mut out = std::io::stdout().lock();
@@ -269,28 +345,43 @@ struct ClassifyLine {
     _expected: Option<serde_json::Value>,
 }
 
-async fn classify(client: &str, config: &Path, date: Option<NaiveDate>, items: &Path) -> Result<()> {
+async fn classify(
+    client: &str,
+    config: &Path,
+    date: Option<NaiveDate>,
+    items: &Path,
+) -> Result<()> {
     let stores = store::open_local(path_str(config)?, "vectora-out")?;
     let bundle = load_client(stores.config.as_ref(), client).await?;
     let matcher = Matcher::new(&bundle.watch, &bundle.scoring)?;
     let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let window = plan::window(client, run_date, bundle.client.period_days);
     let scorer = Scorer::new(&bundle.scoring, &matcher, window.window_end);
-    let text = std::fs::read_to_string(items).with_context(|| format!("reading {}", items.display()))?;
+    let text =
+        std::fs::read_to_string(items).with_context(|| format!("reading {}", items.display()))?;
     let mut out = std::io::stdout().lock();
     for (n, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
         }
-        let input: ClassifyLine = serde_json::from_str(line)
-            .with_context(|| format!("{} line {}: expected {{title, url, published, text, source}}", items.display(), n + 1))?;
+        let input: ClassifyLine = serde_json::from_str(line).with_context(|| {
+            format!(
+                "{} line {}: expected {{title, url, published, text, source}}",
+                items.display(),
+                n + 1
+            )
+        })?;
         let url = urls::canonical(&input.url, None).map_or(input.url.clone(), |u| u.to_string());
         let item = Item {
             id: urls::item_id(&url),
             title: vectora_inbox::text::clean_line(&input.title),
             url,
             published: input.published,
-            date_source: if input.published.is_some() { DateSource::Feed } else { DateSource::None },
+            date_source: if input.published.is_some() {
+                DateSource::Feed
+            } else {
+                DateSource::None
+            },
             summary: vectora_inbox::text::clean_line(&input.text),
             text: vectora_inbox::text::clean_line(&input.text),
             authors: vec![],
@@ -300,12 +391,23 @@ async fn classify(client: &str, config: &Path, date: Option<NaiveDate>, items: &
         let findings = matcher.find(&item);
         let tier = bundle.source(&item.source).map_or(3, |s| s.tier);
         let scored = scorer.score(
-            MatchedItem { item, entities: findings.entities, hits: findings.hits, event_type: findings.event_type },
+            MatchedItem {
+                item,
+                entities: findings.entities,
+                hits: findings.hits,
+                event_type: findings.event_type,
+            },
             tier,
         );
         let section = scored
             .relevant
-            .then(|| bundle.client.sections.iter().find(|s| s.accepts(&scored.matched.event_type)))
+            .then(|| {
+                bundle
+                    .client
+                    .sections
+                    .iter()
+                    .find(|s| s.accepts(&scored.matched.event_type))
+            })
             .flatten()
             .map(|s| s.id.clone());
         let line = serde_json::json!({
@@ -324,11 +426,14 @@ async fn classify(client: &str, config: &Path, date: Option<NaiveDate>, items: &
 }
 
 async fn step(name: &str, input: &Path, config: &Path, store: &str, offline: bool) -> Result<()> {
-    let text = std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+    let text =
+        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
     let event: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", input.display()))?;
     let ports = local_ports(config, store, offline)?;
-    let output = steps::dispatch(name, &ports, event).await.map_err(|e| anyhow::anyhow!("{}: {e}", e.kind()))?;
+    let output = steps::dispatch(name, &ports, event)
+        .await
+        .map_err(|e| anyhow::anyhow!("{}: {e}", e.kind()))?;
     println!("{}", serde_json::to_string_pretty(&output)?);
     Ok(())
 }
@@ -337,7 +442,10 @@ async fn validate(config_dir: &Path) -> Result<()> {
     let stores = store::open_local(path_str(config_dir)?, "vectora-out")?;
     let clients = config::list_clients(stores.config.as_ref()).await?;
     if clients.is_empty() {
-        bail!("{}: no client configuration (clients/*.yaml)", config_dir.display());
+        bail!(
+            "{}: no client configuration (clients/*.yaml)",
+            config_dir.display()
+        );
     }
     for id in &clients {
         let bundle = load_client(stores.config.as_ref(), id).await?;
@@ -345,11 +453,19 @@ async fn validate(config_dir: &Path) -> Result<()> {
             if let Some(capture) = &s.capture {
                 let key = format!("sources/{capture}");
                 if stores.config.get(&key).await?.is_none() {
-                    bail!("{}: capture of source {:?} does not exist", stores.config.locate(&key), s.id);
+                    bail!(
+                        "{}: capture of source {:?} does not exist",
+                        stores.config.locate(&key),
+                        s.id
+                    );
                 }
             }
         }
-        println!("ok   client {id}: {} sources, {} sections", bundle.sources.len(), bundle.client.sections.len());
+        println!(
+            "ok   client {id}: {} sources, {} sections",
+            bundle.sources.len(),
+            bundle.client.sections.len()
+        );
     }
     runner::load_definition(runner::DEFINITION)?;
     println!("ok   state machine statemachine/newsletter.asl.json");

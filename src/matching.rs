@@ -19,9 +19,31 @@ use crate::text::fold;
 
 /// Legal suffixes stripped from company names to form the variant a headline uses.
 const LEGAL_SUFFIXES: &[&str] = &[
-    "inc", "incorporated", "ltd", "limited", "plc", "ag", "se", "sa", "s a", "corp",
-    "corporation", "co", "llc", "gmbh", "nv", "n v", "bv", "ab", "asa", "as", "spa", "s p a",
-    "kk", "co ltd", "pharmaceuticals inc",
+    "inc",
+    "incorporated",
+    "ltd",
+    "limited",
+    "plc",
+    "ag",
+    "se",
+    "sa",
+    "s a",
+    "corp",
+    "corporation",
+    "co",
+    "llc",
+    "gmbh",
+    "nv",
+    "n v",
+    "bv",
+    "ab",
+    "asa",
+    "as",
+    "spa",
+    "s p a",
+    "kk",
+    "co ltd",
+    "pharmaceuticals inc",
 ];
 
 #[derive(Debug, Clone)]
@@ -72,7 +94,10 @@ impl Matcher {
                 terms.len() - 1
             });
             let slot = &mut terms[index];
-            if !slot.iter().any(|t| t.kind == info.kind && t.entity == info.entity) {
+            if !slot
+                .iter()
+                .any(|t| t.kind == info.kind && t.entity == info.entity)
+            {
                 slot.push(info);
             }
         };
@@ -129,7 +154,12 @@ impl Matcher {
                 .map(|t| (t.name.clone(), (t.molecule.clone(), t.owner.clone())))
                 .collect(),
             event_order: scoring.event_types.iter().map(|e| e.id.clone()).collect(),
-            company_tiers: watch.companies.companies.iter().map(|c| (c.name.clone(), c.tier)).collect(),
+            company_tiers: watch
+                .companies
+                .companies
+                .iter()
+                .map(|c| (c.name.clone(), c.tier))
+                .collect(),
             technology_strengths: watch
                 .technologies
                 .technologies
@@ -155,7 +185,10 @@ impl Matcher {
             format!("{} {}", item.summary, item.text)
         };
         let mut hits: BTreeSet<Hit> = BTreeSet::new();
-        for (field, text) in [(Field::Title, item.title.as_str()), (Field::Body, body.as_str())] {
+        for (field, text) in [
+            (Field::Title, item.title.as_str()),
+            (Field::Body, body.as_str()),
+        ] {
             for pattern in self.scan(&fold(text)) {
                 for t in &self.terms[pattern] {
                     hits.insert(Hit {
@@ -174,7 +207,11 @@ impl Matcher {
             .iter()
             .filter(|h| h.kind == TermKind::Trademark)
             .flat_map(|h| {
-                let (molecule, owner) = self.trademark_links.get(&h.entity).cloned().unwrap_or_default();
+                let (molecule, owner) = self
+                    .trademark_links
+                    .get(&h.entity)
+                    .cloned()
+                    .unwrap_or_default();
                 let m = molecule.map(|m| (TermKind::Molecule, m));
                 let o = owner.map(|o| (TermKind::Company, o));
                 m.into_iter().chain(o).map(move |(kind, entity)| Hit {
@@ -187,7 +224,9 @@ impl Matcher {
             })
             .collect();
         for hit in implied {
-            let named = hits.iter().any(|h| h.kind == hit.kind && h.entity == hit.entity && h.field == hit.field);
+            let named = hits
+                .iter()
+                .any(|h| h.kind == hit.kind && h.entity == hit.entity && h.field == hit.field);
             if !named {
                 hits.insert(hit);
             }
@@ -208,7 +247,8 @@ impl Matcher {
             .iter()
             .find_map(|field| {
                 self.event_order.iter().find(|id| {
-                    hits.iter().any(|h| h.kind == TermKind::Event && &h.entity == *id && h.field == *field)
+                    hits.iter()
+                        .any(|h| h.kind == TermKind::Event && &h.entity == *id && h.field == *field)
                 })
             })
             .cloned()
@@ -275,14 +315,29 @@ pub(crate) mod tests {
             companies: CompanyScope {
                 description: String::new(),
                 companies: vec![
-                    Company { name: "Teva Pharmaceutical".into(), tier: CompanyTier::Hybrid, aliases: vec!["Teva".into()] },
-                    Company { name: "MedinCell".into(), tier: CompanyTier::Core, aliases: vec![] },
-                    Company { name: "Camurus AB".into(), tier: CompanyTier::Core, aliases: vec![] },
+                    Company {
+                        name: "Teva Pharmaceutical".into(),
+                        tier: CompanyTier::Hybrid,
+                        aliases: vec!["Teva".into()],
+                    },
+                    Company {
+                        name: "MedinCell".into(),
+                        tier: CompanyTier::Core,
+                        aliases: vec![],
+                    },
+                    Company {
+                        name: "Camurus AB".into(),
+                        tier: CompanyTier::Core,
+                        aliases: vec![],
+                    },
                 ],
             },
             molecules: MoleculeScope {
                 description: String::new(),
-                molecules: vec![Molecule { name: "risperidone".into(), aliases: vec![] }],
+                molecules: vec![Molecule {
+                    name: "risperidone".into(),
+                    aliases: vec![],
+                }],
             },
             trademarks: TrademarkScope {
                 description: String::new(),
@@ -295,15 +350,34 @@ pub(crate) mod tests {
             technologies: TechnologyScope {
                 description: String::new(),
                 technologies: vec![
-                    Technology { term: "long-acting injectable".into(), strength: Strength::Strong, aliases: vec![] },
-                    Technology { term: "long-acting".into(), strength: Strength::Medium, aliases: vec![] },
-                    Technology { term: "microsphere".into(), strength: Strength::Medium, aliases: vec![] },
-                    Technology { term: "LAI".into(), strength: Strength::Strong, aliases: vec![] },
+                    Technology {
+                        term: "long-acting injectable".into(),
+                        strength: Strength::Strong,
+                        aliases: vec![],
+                    },
+                    Technology {
+                        term: "long-acting".into(),
+                        strength: Strength::Medium,
+                        aliases: vec![],
+                    },
+                    Technology {
+                        term: "microsphere".into(),
+                        strength: Strength::Medium,
+                        aliases: vec![],
+                    },
+                    Technology {
+                        term: "LAI".into(),
+                        strength: Strength::Strong,
+                        aliases: vec![],
+                    },
                 ],
             },
             exclusions: ExclusionScope {
                 description: String::new(),
-                exclusions: vec![ExclusionGroup { category: "hr".into(), terms: vec!["appoints".into()] }],
+                exclusions: vec![ExclusionGroup {
+                    category: "hr".into(),
+                    terms: vec!["appoints".into()],
+                }],
             },
         }
     }
@@ -314,18 +388,43 @@ pub(crate) mod tests {
             threshold: 8.0,
             require_lai_evidence: true,
             event_types: vec![
-                EventTypeRule { id: "regulatory".into(), weight: 7.0, patterns: vec!["approves".into(), "label expansion".into()] },
-                EventTypeRule { id: "partnership".into(), weight: 8.0, patterns: vec!["license agreement".into()] },
+                EventTypeRule {
+                    id: "regulatory".into(),
+                    weight: 7.0,
+                    patterns: vec!["approves".into(), "label expansion".into()],
+                },
+                EventTypeRule {
+                    id: "partnership".into(),
+                    weight: 8.0,
+                    patterns: vec!["license agreement".into()],
+                },
             ],
             other_weight: 1.0,
             bonuses: Bonuses {
-                company: TierBonus { core: 5.0, pure_player: 4.0, hybrid: 1.5, other: 0.5 },
+                company: TierBonus {
+                    core: 5.0,
+                    pure_player: 4.0,
+                    hybrid: 1.5,
+                    other: 0.5,
+                },
                 trademark: 4.0,
                 molecule: 2.5,
-                technology: TechnologyBonus { strong: 3.0, medium: 1.5, weak: 0.5, max: 6.0 },
+                technology: TechnologyBonus {
+                    strong: 3.0,
+                    medium: 1.5,
+                    weak: 0.5,
+                    max: 6.0,
+                },
                 title_multiplier: 1.5,
-                source_tier: BTreeMap::from([("1".into(), 2.0), ("2".into(), 1.0), ("3".into(), 0.0)]),
-                recency: Recency { max: 2.0, days: 7.0 },
+                source_tier: BTreeMap::from([
+                    ("1".into(), 2.0),
+                    ("2".into(), 1.0),
+                    ("3".into(), 0.0),
+                ]),
+                recency: Recency {
+                    max: 2.0,
+                    days: 7.0,
+                },
             },
             penalties: BTreeMap::from([("hr".into(), 12.0)]),
         }
@@ -354,37 +453,69 @@ pub(crate) mod tests {
     fn brand_in_title_implies_molecule_and_owner() {
         let f = matcher().find(&item("FDA approves UZEDY® label expansion", "Details."));
         assert_eq!(f.entities.trademarks, BTreeSet::from(["Uzedy".to_string()]));
-        assert_eq!(f.entities.molecules, BTreeSet::from(["risperidone".to_string()]));
-        assert_eq!(f.entities.companies, BTreeSet::from(["Teva Pharmaceutical".to_string()]));
+        assert_eq!(
+            f.entities.molecules,
+            BTreeSet::from(["risperidone".to_string()])
+        );
+        assert_eq!(
+            f.entities.companies,
+            BTreeSet::from(["Teva Pharmaceutical".to_string()])
+        );
         assert_eq!(f.event_type, "regulatory");
-        assert!(f.hits.iter().any(|h| h.kind == TermKind::Company && h.implied));
+        assert!(
+            f.hits
+                .iter()
+                .any(|h| h.kind == TermKind::Company && h.implied)
+        );
     }
 
     #[test]
     fn word_boundaries_hold_and_plurals_match() {
         let m = matcher();
-        assert!(m.find(&item("Plaid results", "")).entities.is_empty(), "LAI inside plaid");
+        assert!(
+            m.find(&item("Plaid results", "")).entities.is_empty(),
+            "LAI inside plaid"
+        );
         let f = m.find(&item("New microspheres platform", ""));
-        assert_eq!(f.entities.technologies, BTreeSet::from(["microsphere".to_string()]));
+        assert_eq!(
+            f.entities.technologies,
+            BTreeSet::from(["microsphere".to_string()])
+        );
     }
 
     #[test]
     fn longest_term_wins_and_hyphens_do_not_matter() {
         let f = matcher().find(&item("A long acting injectable for schizophrenia", ""));
-        assert_eq!(f.entities.technologies, BTreeSet::from(["long-acting injectable".to_string()]));
+        assert_eq!(
+            f.entities.technologies,
+            BTreeSet::from(["long-acting injectable".to_string()])
+        );
     }
 
     #[test]
     fn legal_suffix_variants_match() {
         let f = matcher().find(&item("Camurus signs license agreement", ""));
-        assert_eq!(f.entities.companies, BTreeSet::from(["Camurus AB".to_string()]));
+        assert_eq!(
+            f.entities.companies,
+            BTreeSet::from(["Camurus AB".to_string()])
+        );
         assert_eq!(f.event_type, "partnership");
     }
 
     #[test]
     fn title_event_beats_body_event_and_exclusions_are_recorded() {
-        let f = matcher().find(&item("MedinCell appoints a new CFO", "after the license agreement"));
-        assert_eq!(f.event_type, "partnership", "only body hit: first type with a body hit");
-        assert!(f.hits.iter().any(|h| h.kind == TermKind::Exclusion && h.entity == "hr" && h.field == Field::Title));
+        let f = matcher().find(&item(
+            "MedinCell appoints a new CFO",
+            "after the license agreement",
+        ));
+        assert_eq!(
+            f.event_type, "partnership",
+            "only body hit: first type with a body hit"
+        );
+        assert!(
+            f.hits.iter().any(|h| h.kind == TermKind::Exclusion
+                && h.entity == "hr"
+                && h.field == Field::Title)
+        );
     }
 }

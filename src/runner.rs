@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::asl::{self, ExecutionFailure, ExecutionObserver, RunOptions, StateMachine, TaskFailure, TaskInvoker};
+use crate::asl::{
+    self, ExecutionFailure, ExecutionObserver, RunOptions, StateMachine, TaskFailure, TaskInvoker,
+};
 use crate::error::{Error, Result};
 use crate::ports::Ports;
 use crate::steps;
@@ -71,14 +73,21 @@ impl StepHandlers {
 
 #[async_trait]
 impl TaskInvoker for StepHandlers {
-    async fn invoke(&self, resource: &str, input: serde_json::Value) -> Result<serde_json::Value, TaskFailure> {
+    async fn invoke(
+        &self,
+        resource: &str,
+        input: serde_json::Value,
+    ) -> Result<serde_json::Value, TaskFailure> {
         let step = step_for_resource(resource).ok_or_else(|| TaskFailure {
             error: "States.Runtime".into(),
             cause: format!("unknown Task resource {resource:?}"),
         })?;
         steps::dispatch(step, &self.ports, input)
             .await
-            .map_err(|e| TaskFailure { error: e.kind().name().to_string(), cause: e.to_string() })
+            .map_err(|e| TaskFailure {
+                error: e.kind().name().to_string(),
+                cause: e.to_string(),
+            })
     }
 }
 
@@ -94,8 +103,16 @@ pub async fn execute(
     let clock = ports.clock.clone();
     let invoker: Arc<dyn TaskInvoker> = Arc::new(StepHandlers::new(ports));
     // The jitter seed derives from the execution name: reruns back off identically.
-    let seed = execution_name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
-    let options = RunOptions { execution_name: execution_name.to_string(), jitter_seed: seed, observer };
+    let seed = execution_name
+        .bytes()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        });
+    let options = RunOptions {
+        execution_name: execution_name.to_string(),
+        jitter_seed: seed,
+        observer,
+    };
     Ok(asl::execute(machine, invoker, clock, input, options).await)
 }
 
@@ -106,7 +123,10 @@ mod tests {
     #[test]
     fn resources_map_to_steps() {
         assert_eq!(step_for_resource("${PlanFunctionArn}"), Some("plan"));
-        assert_eq!(step_for_resource("${GenerateSectionFunctionArn}"), Some("generate-section"));
+        assert_eq!(
+            step_for_resource("${GenerateSectionFunctionArn}"),
+            Some("generate-section")
+        );
         assert_eq!(step_for_resource("match"), Some("match"));
         assert_eq!(step_for_resource("${NopeFunctionArn}"), None);
     }
@@ -114,7 +134,11 @@ mod tests {
     #[test]
     fn the_shipped_definition_loads_and_names_only_known_steps() {
         let machine = load_definition(DEFINITION).unwrap();
-        let mut steps: Vec<&str> = machine.task_resources().iter().filter_map(|r| step_for_resource(r)).collect();
+        let mut steps: Vec<&str> = machine
+            .task_resources()
+            .iter()
+            .filter_map(|r| step_for_resource(r))
+            .collect();
         steps.sort();
         steps.dedup();
         let mut all = crate::steps::STEP_NAMES.to_vec();

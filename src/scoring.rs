@@ -19,7 +19,11 @@ pub struct Scorer<'a> {
 
 impl<'a> Scorer<'a> {
     pub fn new(rules: &'a ScoringRules, matcher: &'a Matcher, window_end: DateTime<Utc>) -> Self {
-        Scorer { rules, matcher, window_end }
+        Scorer {
+            rules,
+            matcher,
+            window_end,
+        }
     }
 
     /// Scores one item; `source_tier` is its source's catalogue tier (1–3).
@@ -29,15 +33,24 @@ impl<'a> Scorer<'a> {
         let mut lines: Vec<ScoreLine> = Vec::new();
         let mut line = |rule: &str, points: f64, detail: String| {
             if points != 0.0 {
-                lines.push(ScoreLine { rule: rule.to_string(), points: round2(points), detail });
+                lines.push(ScoreLine {
+                    rule: rule.to_string(),
+                    points: round2(points),
+                    detail,
+                });
             }
         };
         let hits = &matched.hits;
         let in_title = |kind: TermKind, entity: &str| {
-            hits.iter().any(|h| h.kind == kind && h.entity == entity && h.field == Field::Title)
+            hits.iter()
+                .any(|h| h.kind == kind && h.entity == entity && h.field == Field::Title)
         };
         let multiplier = |kind: TermKind, entity: &str| {
-            if in_title(kind, entity) { b.title_multiplier } else { 1.0 }
+            if in_title(kind, entity) {
+                b.title_multiplier
+            } else {
+                1.0
+            }
         };
 
         let event_weight = r
@@ -45,14 +58,22 @@ impl<'a> Scorer<'a> {
             .iter()
             .find(|e| e.id == matched.event_type)
             .map_or(r.other_weight, |e| e.weight);
-        line("event", event_weight, format!("event type {}", matched.event_type));
+        line(
+            "event",
+            event_weight,
+            format!("event type {}", matched.event_type),
+        );
 
         let best_company = matched
             .entities
             .companies
             .iter()
             .filter_map(|c| self.matcher.company_tier(c).map(|t| (t, c)))
-            .min_by(|a, b| a.0.cmp(&b.0).then_with(|| in_title(TermKind::Company, b.1).cmp(&in_title(TermKind::Company, a.1))));
+            .min_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| {
+                    in_title(TermKind::Company, b.1).cmp(&in_title(TermKind::Company, a.1))
+                })
+            });
         if let Some((tier, name)) = best_company {
             let base = match tier {
                 CompanyTier::Core => b.company.core,
@@ -61,15 +82,30 @@ impl<'a> Scorer<'a> {
                 CompanyTier::Other => b.company.other,
             };
             let m = multiplier(TermKind::Company, name);
-            line("company", base * m, format!("{name} ({} company{})", tier.name(), title_note(m)));
+            line(
+                "company",
+                base * m,
+                format!("{name} ({} company{})", tier.name(), title_note(m)),
+            );
         }
-        if let Some(tm) = best_in_title(&matched.entities.trademarks, TermKind::Trademark, &in_title) {
+        if let Some(tm) =
+            best_in_title(&matched.entities.trademarks, TermKind::Trademark, &in_title)
+        {
             let m = multiplier(TermKind::Trademark, tm);
-            line("trademark", b.trademark * m, format!("{tm}{}", title_note(m)));
+            line(
+                "trademark",
+                b.trademark * m,
+                format!("{tm}{}", title_note(m)),
+            );
         }
-        if let Some(mol) = best_in_title(&matched.entities.molecules, TermKind::Molecule, &in_title) {
+        if let Some(mol) = best_in_title(&matched.entities.molecules, TermKind::Molecule, &in_title)
+        {
             let m = multiplier(TermKind::Molecule, mol);
-            line("molecule", b.molecule * m, format!("{mol}{}", title_note(m)));
+            line(
+                "molecule",
+                b.molecule * m,
+                format!("{mol}{}", title_note(m)),
+            );
         }
         let mut tech = 0.0;
         let mut tech_terms = Vec::new();
@@ -87,16 +123,32 @@ impl<'a> Scorer<'a> {
         }
         line("technology", tech, tech_terms.join(", "));
 
-        let tier_bonus = b.source_tier.get(&source_tier.to_string()).copied().unwrap_or(0.0);
-        line("source_tier", tier_bonus, format!("source tier {source_tier}"));
+        let tier_bonus = b
+            .source_tier
+            .get(&source_tier.to_string())
+            .copied()
+            .unwrap_or(0.0);
+        line(
+            "source_tier",
+            tier_bonus,
+            format!("source tier {source_tier}"),
+        );
 
         if let Some(published) = matched.item.published {
             let age_days = (self.window_end - published).num_seconds() as f64 / 86_400.0;
-            let recency = (b.recency.max * (1.0 - age_days / b.recency.days)).clamp(0.0, b.recency.max);
-            line("recency", recency, format!("{age_days:.1} days before the end of the window"));
+            let recency =
+                (b.recency.max * (1.0 - age_days / b.recency.days)).clamp(0.0, b.recency.max);
+            line(
+                "recency",
+                recency,
+                format!("{age_days:.1} days before the end of the window"),
+            );
         }
 
-        let exclusion_hits: Vec<&Hit> = hits.iter().filter(|h| h.kind == TermKind::Exclusion).collect();
+        let exclusion_hits: Vec<&Hit> = hits
+            .iter()
+            .filter(|h| h.kind == TermKind::Exclusion)
+            .collect();
         let categories: BTreeSet<&str> = exclusion_hits.iter().map(|h| h.entity.as_str()).collect();
         for category in &categories {
             let terms: BTreeSet<&str> = exclusion_hits
@@ -108,7 +160,10 @@ impl<'a> Scorer<'a> {
             line(
                 "penalty",
                 -penalty,
-                format!("{category}: {}", terms.into_iter().collect::<Vec<_>>().join(", ")),
+                format!(
+                    "{category}: {}",
+                    terms.into_iter().collect::<Vec<_>>().join(", ")
+                ),
             );
         }
 
@@ -116,7 +171,10 @@ impl<'a> Scorer<'a> {
         let evidence = !matched.entities.trademarks.is_empty()
             || !matched.entities.technologies.is_empty()
             || matched.entities.companies.iter().any(|c| {
-                matches!(self.matcher.company_tier(c), Some(CompanyTier::Core | CompanyTier::PurePlayer))
+                matches!(
+                    self.matcher.company_tier(c),
+                    Some(CompanyTier::Core | CompanyTier::PurePlayer)
+                )
             });
         let mut reasons = Vec::new();
         let fired: Vec<String> = hits
@@ -131,7 +189,10 @@ impl<'a> Scorer<'a> {
             reasons.push(format!("penalty {}: {}", l.points, l.detail));
         }
         let relevant = if score < r.threshold {
-            reasons.push(format!("dropped: score {score} is below the threshold {}", r.threshold));
+            reasons.push(format!(
+                "dropped: score {score} is below the threshold {}",
+                r.threshold
+            ));
             false
         } else if r.require_lai_evidence && !evidence {
             reasons.push(
@@ -140,10 +201,20 @@ impl<'a> Scorer<'a> {
             );
             false
         } else {
-            reasons.push(format!("relevant: score {score} reaches the threshold {}", r.threshold));
+            reasons.push(format!(
+                "relevant: score {score} reaches the threshold {}",
+                r.threshold
+            ));
             true
         };
-        ScoredItem { matched, score, breakdown: lines, relevant, section: None, reasons }
+        ScoredItem {
+            matched,
+            score,
+            breakdown: lines,
+            relevant,
+            section: None,
+            reasons,
+        }
     }
 }
 
@@ -153,7 +224,9 @@ fn best_in_title<'s>(
     kind: TermKind,
     in_title: &dyn Fn(TermKind, &str) -> bool,
 ) -> Option<&'s String> {
-    set.iter().find(|e| in_title(kind, e)).or_else(|| set.iter().next())
+    set.iter()
+        .find(|e| in_title(kind, e))
+        .or_else(|| set.iter().next())
 }
 
 fn title_note(multiplier: f64) -> &'static str {
@@ -197,15 +270,35 @@ mod tests {
         let mut it = item(title, body);
         it.published = Some(Utc.with_ymd_and_hms(2026, 11, 19, 12, 0, 0).unwrap());
         let f = matcher.find(&it);
-        let m = MatchedItem { item: it, entities: f.entities, hits: f.hits, event_type: f.event_type };
+        let m = MatchedItem {
+            item: it,
+            entities: f.entities,
+            hits: f.hits,
+            event_type: f.event_type,
+        };
         Scorer::new(&rules, &matcher, end).score(m, tier)
     }
 
     #[test]
     fn breakdown_sums_to_the_score_and_names_each_rule() {
-        let s = scored("FDA approves Uzedy label expansion", "A long-acting injectable of risperidone.", 2);
+        let s = scored(
+            "FDA approves Uzedy label expansion",
+            "A long-acting injectable of risperidone.",
+            2,
+        );
         let rules: Vec<&str> = s.breakdown.iter().map(|l| l.rule.as_str()).collect();
-        assert_eq!(rules, ["event", "company", "trademark", "molecule", "technology", "source_tier", "recency"]);
+        assert_eq!(
+            rules,
+            [
+                "event",
+                "company",
+                "trademark",
+                "molecule",
+                "technology",
+                "source_tier",
+                "recency"
+            ]
+        );
         // event 7 + Teva hybrid 1.5 * 1.5 (implied in title) + Uzedy 4 * 1.5 + risperidone 2.5 * 1.5
         // + long-acting injectable 3 + tier 1 + recency 2 * (1 - 3.5/7)
         assert_eq!(s.score, 7.0 + 2.25 + 6.0 + 3.75 + 3.0 + 1.0 + 1.0);
@@ -214,16 +307,32 @@ mod tests {
 
     #[test]
     fn hr_noise_is_penalised_and_dropped_with_a_reason() {
-        let s = scored("MedinCell appoints a new CFO", "MedinCell, the LAI company.", 1);
+        let s = scored(
+            "MedinCell appoints a new CFO",
+            "MedinCell, the LAI company.",
+            1,
+        );
         assert!(!s.relevant);
-        assert!(s.breakdown.iter().any(|l| l.rule == "penalty" && l.points == -12.0));
-        assert!(s.reasons.iter().any(|r| r.starts_with("dropped: score")), "{:?}", s.reasons);
+        assert!(
+            s.breakdown
+                .iter()
+                .any(|l| l.rule == "penalty" && l.points == -12.0)
+        );
+        assert!(
+            s.reasons.iter().any(|r| r.starts_with("dropped: score")),
+            "{:?}",
+            s.reasons
+        );
     }
 
     #[test]
     fn hybrid_company_alone_is_not_lai_evidence() {
         let s = scored("Teva approves license agreement for generic", "", 1);
         assert!(!s.relevant);
-        assert!(s.reasons.iter().any(|r| r.contains("no LAI evidence") || r.contains("below the threshold")));
+        assert!(
+            s.reasons
+                .iter()
+                .any(|r| r.contains("no LAI evidence") || r.contains("below the threshold"))
+        );
     }
 }

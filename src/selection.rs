@@ -32,7 +32,11 @@ pub fn select(client: &ClientConfig, items: Vec<ScoredItem>) -> Chosen {
             dropped.push(item);
             continue;
         }
-        match client.sections.iter().position(|s| s.accepts(&item.matched.event_type)) {
+        match client
+            .sections
+            .iter()
+            .position(|s| s.accepts(&item.matched.event_type))
+        {
             Some(i) => per_section[i].push(item),
             None => {
                 let mut item = item;
@@ -49,7 +53,8 @@ pub fn select(client: &ClientConfig, items: Vec<ScoredItem>) -> Chosen {
     // sources still have candidates.
     let mut picked: Vec<Vec<ScoredItem>> = Vec::new();
     for (config, candidates) in client.sections.iter().zip(per_section) {
-        let share_cap = ((config.max_items as f64 * client.caps.max_source_share).floor() as usize).max(1);
+        let share_cap =
+            ((config.max_items as f64 * client.caps.max_source_share).floor() as usize).max(1);
         let mut chosen: Vec<ScoredItem> = Vec::new();
         let mut deferred: Vec<ScoredItem> = Vec::new();
         let mut per_source: HashMap<String, usize> = HashMap::new();
@@ -58,7 +63,9 @@ pub fn select(client: &ClientConfig, items: Vec<ScoredItem>) -> Chosen {
                 deferred.push(item);
                 continue;
             }
-            let n = per_source.entry(item.matched.item.source.clone()).or_default();
+            let n = per_source
+                .entry(item.matched.item.source.clone())
+                .or_default();
             if *n >= share_cap {
                 deferred.push(item);
             } else {
@@ -113,16 +120,23 @@ pub fn select(client: &ClientConfig, items: Vec<ScoredItem>) -> Chosen {
         }
         if config.sort_by == SortBy::DateDesc {
             items.sort_by(|a, b| {
-                b.matched.item.published
+                b.matched
+                    .item
+                    .published
                     .cmp(&a.matched.item.published)
                     .then_with(|| by_rank(a, b))
             });
         }
         for item in &mut items {
             item.section = Some(config.id.clone());
-            item.reasons.push(format!("selected for {:?}", config.title));
+            item.reasons
+                .push(format!("selected for {:?}", config.title));
         }
-        sections.push(SelectedSection { id: config.id.clone(), title: config.title.clone(), items });
+        sections.push(SelectedSection {
+            id: config.id.clone(),
+            title: config.title.clone(),
+            items,
+        });
     }
     dropped.sort_by(by_rank);
     Chosen { sections, dropped }
@@ -161,9 +175,18 @@ mod tests {
                 section("deals", &["partnership"], 4),
                 section("others", &["*"], 3),
             ],
-            caps: Caps { max_items_total: max_total, max_source_share: 0.5 },
-            editor: EditorConfig { summary_max_chars: 300, tldr_max_items: 3 },
-            schedule: ScheduleConfig { cron: "cron(0 8 ? * MON *)".into(), timezone: "UTC".into() },
+            caps: Caps {
+                max_items_total: max_total,
+                max_source_share: 0.5,
+            },
+            editor: EditorConfig {
+                summary_max_chars: 300,
+                tldr_max_items: 3,
+            },
+            schedule: ScheduleConfig {
+                cron: "cron(0 8 ? * MON *)".into(),
+                timezone: "UTC".into(),
+            },
         }
     }
 
@@ -172,7 +195,12 @@ mod tests {
         item.id = id.into();
         item.source = source.into();
         ScoredItem {
-            matched: MatchedItem { item, entities: Entities::default(), hits: vec![], event_type: event.into() },
+            matched: MatchedItem {
+                item,
+                entities: Entities::default(),
+                hits: vec![],
+                event_type: event.into(),
+            },
             score,
             breakdown: vec![],
             relevant: score >= 10.0,
@@ -200,7 +228,11 @@ mod tests {
             .collect();
         assert_eq!(ids, vec![vec!["r2", "r3"], vec!["o1"]]);
         assert_eq!(chosen.sections[1].id, "others");
-        let r1 = chosen.dropped.iter().find(|i| i.matched.item.id == "r1").unwrap();
+        let r1 = chosen
+            .dropped
+            .iter()
+            .find(|i| i.matched.item.id == "r1")
+            .unwrap();
         assert!(r1.reasons.last().unwrap().contains("is full"));
         assert!(chosen.dropped.iter().any(|i| i.matched.item.id == "n1"));
     }
@@ -216,14 +248,26 @@ mod tests {
                 scored("b1", "partnership", 11.0, "b"),
             ],
         );
-        let deals: Vec<&str> = chosen.sections[0].items.iter().map(|i| i.matched.item.id.as_str()).collect();
+        let deals: Vec<&str> = chosen.sections[0]
+            .items
+            .iter()
+            .map(|i| i.matched.item.id.as_str())
+            .collect();
         // share cap = floor(4 * 0.5) = 2 for source a first, b fills, then a3 fills the rest.
         assert_eq!(deals, ["a1", "a2", "a3", "b1"]);
         let chosen = select(
             &client(20),
-            vec![scored("a1", "partnership", 40.0, "a"), scored("a2", "partnership", 39.0, "a"), scored("a3", "partnership", 38.0, "a")],
+            vec![
+                scored("a1", "partnership", 40.0, "a"),
+                scored("a2", "partnership", 39.0, "a"),
+                scored("a3", "partnership", 38.0, "a"),
+            ],
         );
-        assert_eq!(chosen.sections[0].items.len(), 3, "no other source: share cap does not leave slots empty");
+        assert_eq!(
+            chosen.sections[0].items.len(),
+            3,
+            "no other source: share cap does not leave slots empty"
+        );
     }
 
     #[test]
@@ -238,6 +282,7 @@ mod tests {
         );
         let counts: Vec<usize> = chosen.sections.iter().map(|s| s.items.len()).collect();
         assert_eq!(counts, vec![1, 1]);
-        assert!(chosen.dropped.iter().any(|i| i.matched.item.id == "r2" && i.reasons.last().unwrap().contains("newsletter is full")));
+        assert!(chosen.dropped.iter().any(|i| i.matched.item.id == "r2"
+            && i.reasons.last().unwrap().contains("newsletter is full")));
     }
 }

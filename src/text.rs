@@ -67,9 +67,33 @@ pub fn clean_line(s: &str) -> String {
 }
 
 const BLOCK_ELEMENTS: &[&str] = &[
-    "p", "div", "br", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr", "td", "th",
-    "table", "blockquote", "section", "article", "header", "footer", "hr", "dd", "dt", "figure",
-    "figcaption", "pre",
+    "p",
+    "div",
+    "br",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "tr",
+    "td",
+    "th",
+    "table",
+    "blockquote",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "hr",
+    "dd",
+    "dt",
+    "figure",
+    "figcaption",
+    "pre",
 ];
 
 /// Plain text of an HTML fragment: entities decoded once, tags removed, a space where a block
@@ -129,7 +153,8 @@ pub fn leading_sentences(s: &str, max: usize) -> String {
     while !rest.is_empty() {
         let end = sentence_end(rest);
         let sentence = rest[..end].trim();
-        let candidate_len = out.chars().count() + usize::from(!out.is_empty()) + sentence.chars().count();
+        let candidate_len =
+            out.chars().count() + usize::from(!out.is_empty()) + sentence.chars().count();
         if candidate_len > max {
             break;
         }
@@ -139,7 +164,11 @@ pub fn leading_sentences(s: &str, max: usize) -> String {
         out.push_str(sentence);
         rest = rest[end..].trim_start();
     }
-    if out.is_empty() { truncate_words(s.trim(), max) } else { out }
+    if out.is_empty() {
+        truncate_words(s.trim(), max)
+    } else {
+        out
+    }
 }
 
 /// Byte index just past the first sentence: a `.`, `!` or `?` followed by a space and an
@@ -150,12 +179,19 @@ fn sentence_end(s: &str) -> usize {
         let (i, c) = chars[w];
         if matches!(c, '.' | '!' | '?')
             && chars.get(w + 1).is_some_and(|&(_, n)| n == ' ')
-            && chars.get(w + 2).is_some_and(|&(_, n)| n.is_uppercase() || n.is_ascii_digit())
+            && chars
+                .get(w + 2)
+                .is_some_and(|&(_, n)| n.is_uppercase() || n.is_ascii_digit())
         {
-            let before: String = chars[w.saturating_sub(4)..w].iter().map(|&(_, c)| c).collect();
-            let abbreviation = ["Inc", "Ltd", "Co", "Corp", "Dr", "vs", "No", "St", "Mr", "Ms", "S.A"]
+            let before: String = chars[w.saturating_sub(4)..w]
                 .iter()
-                .any(|a| before.ends_with(a));
+                .map(|&(_, c)| c)
+                .collect();
+            let abbreviation = [
+                "Inc", "Ltd", "Co", "Corp", "Dr", "vs", "No", "St", "Mr", "Ms", "S.A",
+            ]
+            .iter()
+            .any(|a| before.ends_with(a));
             if !abbreviation {
                 return i + c.len_utf8();
             }
@@ -179,15 +215,24 @@ mod tests {
 
     #[test]
     fn html_to_text_splits_glued_block_words_and_decodes_entities_once() {
-        assert_eq!(html_to_text("<p>First</p><p>Second &amp;amp; third</p>"), "First Second &amp; third");
-        assert_eq!(html_to_text("J&amp;J <b>bold</b>, <a href='x'>link</a>"), "J&J bold, link");
+        assert_eq!(
+            html_to_text("<p>First</p><p>Second &amp;amp; third</p>"),
+            "First Second &amp; third"
+        );
+        assert_eq!(
+            html_to_text("J&amp;J <b>bold</b>, <a href='x'>link</a>"),
+            "J&J bold, link"
+        );
         assert_eq!(html_to_text("a<script>alert(1)</script>b"), "ab");
         assert_eq!(html_to_text("plain p<0.05 text"), "plain p<0.05 text");
     }
 
     #[test]
     fn clean_line_drops_zero_width_and_bidi_controls() {
-        assert_eq!(clean_line("a\u{200B}b \u{202E}evil\u{202C}\n c"), "a b evil c");
+        assert_eq!(
+            clean_line("a\u{200B}b \u{202E}evil\u{202C}\n c"),
+            "a b evil c"
+        );
     }
 
     #[test]
@@ -197,7 +242,10 @@ mod tests {
             leading_sentences(s, 90),
             "Teva Pharmaceutical Industries Ltd. announced approval. The label now covers adults."
         );
-        assert_eq!(leading_sentences("One very long sentence without end", 12), "One very…");
+        assert_eq!(
+            leading_sentences("One very long sentence without end", 12),
+            "One very…"
+        );
     }
 
     #[test]

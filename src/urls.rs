@@ -10,8 +10,20 @@ fn is_tracking_param(name: &str) -> bool {
     n.starts_with("utm_")
         || matches!(
             n.as_str(),
-            "gclid" | "fbclid" | "dclid" | "msclkid" | "mc_cid" | "mc_eid" | "igshid" | "yclid"
-                | "_hsenc" | "_hsmi" | "mkt_tok" | "cmpid" | "ncid" | "sr_share"
+            "gclid"
+                | "fbclid"
+                | "dclid"
+                | "msclkid"
+                | "mc_cid"
+                | "mc_eid"
+                | "igshid"
+                | "yclid"
+                | "_hsenc"
+                | "_hsmi"
+                | "mkt_tok"
+                | "cmpid"
+                | "ncid"
+                | "sr_share"
         )
 }
 
@@ -68,7 +80,9 @@ mod tests {
     fn relative_links_resolve_against_the_base() {
         let base = Url::parse("https://www.medincell.com/news/").unwrap();
         assert_eq!(
-            canonical("2026/bepo-licence", Some(&base)).unwrap().as_str(),
+            canonical("2026/bepo-licence", Some(&base))
+                .unwrap()
+                .as_str(),
             "https://www.medincell.com/news/2026/bepo-licence"
         );
     }
@@ -81,7 +95,10 @@ mod tests {
 
     #[test]
     fn ids_are_stable() {
-        assert_eq!(item_id("https://example.com/a"), item_id("https://example.com/a"));
+        assert_eq!(
+            item_id("https://example.com/a"),
+            item_id("https://example.com/a")
+        );
         assert_eq!(item_id("https://example.com/a").len(), 16);
     }
 }

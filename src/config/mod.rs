@@ -22,9 +22,7 @@ pub use scopes::{
     Company, CompanyScope, CompanyTier, ExclusionGroup, ExclusionScope, Molecule, MoleculeScope,
     Strength, Technology, TechnologyScope, Trademark, TrademarkScope,
 };
-pub use scoring::{
-    Bonuses, EventTypeRule, Recency, ScoringRules, TechnologyBonus, TierBonus,
-};
+pub use scoring::{Bonuses, EventTypeRule, Recency, ScoringRules, TechnologyBonus, TierBonus};
 
 use crate::error::{Error, Result};
 use crate::ports::ObjectStore;
@@ -112,7 +110,11 @@ pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<Cli
             "-",
             format!(
                 "unknown client {client_id:?}: no such file (known clients: {})",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             ),
         ));
     };
@@ -142,12 +144,30 @@ pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<Cli
     }
 
     let refs = &client.watch_lists;
-    let companies: CompanyScope =
-        load_ref(store, &client_file, "watch_lists.companies", &scope_key(&refs.companies), &mut digest).await?;
-    let molecules: MoleculeScope =
-        load_ref(store, &client_file, "watch_lists.molecules", &scope_key(&refs.molecules), &mut digest).await?;
-    let trademarks: TrademarkScope =
-        load_ref(store, &client_file, "watch_lists.trademarks", &scope_key(&refs.trademarks), &mut digest).await?;
+    let companies: CompanyScope = load_ref(
+        store,
+        &client_file,
+        "watch_lists.companies",
+        &scope_key(&refs.companies),
+        &mut digest,
+    )
+    .await?;
+    let molecules: MoleculeScope = load_ref(
+        store,
+        &client_file,
+        "watch_lists.molecules",
+        &scope_key(&refs.molecules),
+        &mut digest,
+    )
+    .await?;
+    let trademarks: TrademarkScope = load_ref(
+        store,
+        &client_file,
+        "watch_lists.trademarks",
+        &scope_key(&refs.trademarks),
+        &mut digest,
+    )
+    .await?;
     let technologies: TechnologyScope = load_ref(
         store,
         &client_file,
@@ -156,10 +176,22 @@ pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<Cli
         &mut digest,
     )
     .await?;
-    let exclusions: ExclusionScope =
-        load_ref(store, &client_file, "watch_lists.exclusions", &scope_key(&refs.exclusions), &mut digest).await?;
-    let scoring: ScoringRules =
-        load_ref(store, &client_file, "scoring", &scoring_key(&client.scoring), &mut digest).await?;
+    let exclusions: ExclusionScope = load_ref(
+        store,
+        &client_file,
+        "watch_lists.exclusions",
+        &scope_key(&refs.exclusions),
+        &mut digest,
+    )
+    .await?;
+    let scoring: ScoringRules = load_ref(
+        store,
+        &client_file,
+        "scoring",
+        &scoring_key(&client.scoring),
+        &mut digest,
+    )
+    .await?;
 
     let watch = WatchLists {
         companies,
@@ -170,7 +202,12 @@ pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<Cli
     };
     validate_watch(store, refs, &watch)?;
     let scoring_file = store.locate(&scoring_key(&client.scoring));
-    validate_scoring(&scoring_file, &scoring, &watch.exclusions, &store.locate(&scope_key(&refs.exclusions)))?;
+    validate_scoring(
+        &scoring_file,
+        &scoring,
+        &watch.exclusions,
+        &store.locate(&scope_key(&refs.exclusions)),
+    )?;
     validate_sections(&client_file, &client, &scoring)?;
 
     Ok(ClientBundle {
@@ -184,7 +221,11 @@ pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<Cli
 
 async fn read_required(store: &dyn ObjectStore, key: &str, what: &str) -> Result<Vec<u8>> {
     store.get(key).await?.ok_or_else(|| {
-        Error::config(store.locate(key), "-", format!("{what} is missing: create this file"))
+        Error::config(
+            store.locate(key),
+            "-",
+            format!("{what} is missing: create this file"),
+        )
     })
 }
 
@@ -196,7 +237,11 @@ async fn load_ref<T: serde::de::DeserializeOwned>(
     digest: &mut Sha256,
 ) -> Result<T> {
     let file = store.locate(key);
-    let id = key.rsplit('/').next().unwrap_or(key).trim_end_matches(".yaml");
+    let id = key
+        .rsplit('/')
+        .next()
+        .unwrap_or(key)
+        .trim_end_matches(".yaml");
     if !is_valid_id(id) {
         return Err(Error::config(
             referrer,
@@ -220,50 +265,107 @@ fn utf8(file: &str, bytes: &[u8]) -> Result<String> {
         .map_err(|e| Error::config(file, "-", format!("not UTF-8 text ({e}): save it as UTF-8")))
 }
 
-fn ensure(ok: bool, file: &str, path: impl Into<String>, message: impl FnOnce() -> String) -> Result<()> {
-    if ok { Ok(()) } else { Err(Error::config(file, path, message())) }
+fn ensure(
+    ok: bool,
+    file: &str,
+    path: impl Into<String>,
+    message: impl FnOnce() -> String,
+) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::config(file, path, message()))
+    }
 }
 
 fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()> {
     ensure(c.client_id == expected_id, file, "client_id", || {
-        format!("{:?} must equal the file name ({expected_id:?})", c.client_id)
+        format!(
+            "{:?} must equal the file name ({expected_id:?})",
+            c.client_id
+        )
     })?;
-    ensure(!c.name.trim().is_empty(), file, "name", || "must not be empty".into())?;
+    ensure(!c.name.trim().is_empty(), file, "name", || {
+        "must not be empty".into()
+    })?;
     ensure(
         c.language.len() == 2 && c.language.bytes().all(|b| b.is_ascii_lowercase()),
         file,
         "language",
-        || format!("{:?} is not an ISO 639-1 code: expected two lower-case letters (en, fr)", c.language),
+        || {
+            format!(
+                "{:?} is not an ISO 639-1 code: expected two lower-case letters (en, fr)",
+                c.language
+            )
+        },
     )?;
-    ensure((1..=92).contains(&c.period_days), file, "period_days", || {
-        format!("{} is out of range: expected 1 to 92 days", c.period_days)
+    ensure(
+        (1..=92).contains(&c.period_days),
+        file,
+        "period_days",
+        || format!("{} is out of range: expected 1 to 92 days", c.period_days),
+    )?;
+    ensure(!c.sources.is_empty(), file, "sources", || {
+        "must list at least one source id".into()
     })?;
-    ensure(!c.sources.is_empty(), file, "sources", || "must list at least one source id".into())?;
     let mut seen = HashSet::new();
     for (i, s) in c.sources.iter().enumerate() {
-        ensure(seen.insert(s), file, format!("sources[{i}]"), || format!("{s:?} is listed twice"))?;
+        ensure(seen.insert(s), file, format!("sources[{i}]"), || {
+            format!("{s:?} is listed twice")
+        })?;
     }
-    ensure(c.caps.max_items_total >= 1, file, "caps.max_items_total", || {
-        format!("{} is too small: expected at least 1", c.caps.max_items_total)
-    })?;
+    ensure(
+        c.caps.max_items_total >= 1,
+        file,
+        "caps.max_items_total",
+        || {
+            format!(
+                "{} is too small: expected at least 1",
+                c.caps.max_items_total
+            )
+        },
+    )?;
     ensure(
         c.caps.max_source_share > 0.0 && c.caps.max_source_share <= 1.0,
         file,
         "caps.max_source_share",
-        || format!("{} is out of range: expected a share in (0, 1]", c.caps.max_source_share),
+        || {
+            format!(
+                "{} is out of range: expected a share in (0, 1]",
+                c.caps.max_source_share
+            )
+        },
     )?;
-    ensure((80..=4000).contains(&c.editor.summary_max_chars), file, "editor.summary_max_chars", || {
-        format!("{} is out of range: expected 80 to 4000", c.editor.summary_max_chars)
-    })?;
-    ensure((1..=20).contains(&c.editor.tldr_max_items), file, "editor.tldr_max_items", || {
-        format!("{} is out of range: expected 1 to 20", c.editor.tldr_max_items)
-    })?;
+    ensure(
+        (80..=4000).contains(&c.editor.summary_max_chars),
+        file,
+        "editor.summary_max_chars",
+        || {
+            format!(
+                "{} is out of range: expected 80 to 4000",
+                c.editor.summary_max_chars
+            )
+        },
+    )?;
+    ensure(
+        (1..=20).contains(&c.editor.tldr_max_items),
+        file,
+        "editor.tldr_max_items",
+        || {
+            format!(
+                "{} is out of range: expected 1 to 20",
+                c.editor.tldr_max_items
+            )
+        },
+    )?;
     validate_cron(file, &c.schedule.cron)?;
     let tz = &c.schedule.timezone;
     let tz_ok = tz == "UTC"
         || (tz.contains('/')
             && tz.split('/').all(|p| {
-                !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b))
+                !p.is_empty()
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b))
             }));
     ensure(tz_ok, file, "schedule.timezone", || {
         format!("{tz:?} is not an IANA time zone name: expected e.g. UTC or Europe/Paris")
@@ -278,11 +380,16 @@ fn validate_cron(file: &str, cron: &str) -> Result<()> {
         .map(|s| s.split_whitespace().collect())
         .unwrap_or_default();
     ensure(fields.len() == 6, file, "schedule.cron", || {
-        format!("{cron:?} is not an EventBridge cron expression: expected cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 8 ? * MON *)")
+        format!(
+            "{cron:?} is not an EventBridge cron expression: expected cron(minutes hours day-of-month month day-of-week year), e.g. cron(0 8 ? * MON *)"
+        )
     })?;
-    ensure(fields[2] == "?" || fields[4] == "?", file, "schedule.cron", || {
-        format!("{cron:?}: one of day-of-month and day-of-week must be '?'")
-    })
+    ensure(
+        fields[2] == "?" || fields[4] == "?",
+        file,
+        "schedule.cron",
+        || format!("{cron:?}: one of day-of-month and day-of-week must be '?'"),
+    )
 }
 
 fn validate_catalog(file: &str, catalog: &Catalog) -> Result<()> {
@@ -290,10 +397,17 @@ fn validate_catalog(file: &str, catalog: &Catalog) -> Result<()> {
     for (i, s) in catalog.sources.iter().enumerate() {
         let at = |k: &str| format!("sources[{i}].{k}");
         ensure(is_valid_id(&s.id), file, at("id"), || {
-            format!("{:?} is not a valid id: expected lower-case letters, digits and _", s.id)
+            format!(
+                "{:?} is not a valid id: expected lower-case letters, digits and _",
+                s.id
+            )
         })?;
-        ensure(seen.insert(&s.id), file, at("id"), || format!("{:?} is defined twice", s.id))?;
-        ensure(!s.name.trim().is_empty(), file, at("name"), || "must not be empty".into())?;
+        ensure(seen.insert(&s.id), file, at("id"), || {
+            format!("{:?} is defined twice", s.id)
+        })?;
+        ensure(!s.name.trim().is_empty(), file, at("name"), || {
+            "must not be empty".into()
+        })?;
         let scheme = url::Url::parse(&s.url).map(|u| u.scheme().to_string());
         ensure(
             matches!(scheme.as_deref(), Ok("http" | "https" | "file")),
@@ -302,7 +416,10 @@ fn validate_catalog(file: &str, catalog: &Catalog) -> Result<()> {
             || format!("{:?} is not an http(s) or file URL", s.url),
         )?;
         ensure((1..=3).contains(&s.tier), file, at("tier"), || {
-            format!("{} is out of range: expected 1 (own channel), 2 (trade press) or 3 (aggregator)", s.tier)
+            format!(
+                "{} is out of range: expected 1 (own channel), 2 (trade press) or 3 (aggregator)",
+                s.tier
+            )
         })?;
         if let Some(capture) = &s.capture {
             ensure(is_relative_path(capture), file, at("capture"), || {
@@ -321,10 +438,8 @@ pub(crate) fn is_relative_path(p: &str) -> bool {
 }
 
 /// Terms must be unique within a watch list once folded, or two entries would fight over them.
-fn unique_terms<'a>(
-    file: &str,
-    entries: impl Iterator<Item = (String, &'a str)>,
-) -> Result<()> {
+/// An alias that folds to its own entry's name ("long acting" beside "long-acting") is harmless.
+fn unique_terms<'a>(file: &str, entries: impl Iterator<Item = (String, &'a str)>) -> Result<()> {
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for (path, term) in entries {
         let folded = fold(term);
@@ -332,15 +447,25 @@ fn unique_terms<'a>(
             format!("{term:?} is empty once folded: expected a word or phrase")
         })?;
         if let Some(first) = seen.get(&folded) {
+            if entry_of(first) == entry_of(&path) {
+                continue;
+            }
             return Err(Error::config(
                 file,
                 path,
-                format!("{term:?} duplicates {first} (terms are compared without case and accents)"),
+                format!(
+                    "{term:?} duplicates {first} (terms are compared without case and accents)"
+                ),
             ));
         }
         seen.insert(folded, path);
     }
     Ok(())
+}
+
+/// `companies[3].aliases[1]` → `companies[3]`: the entry a term path belongs to.
+fn entry_of(path: &str) -> &str {
+    path.find("].").map_or(path, |i| &path[..=i])
 }
 
 fn validate_watch(store: &dyn ObjectStore, refs: &WatchListRefs, w: &WatchLists) -> Result<()> {
@@ -349,7 +474,10 @@ fn validate_watch(store: &dyn ObjectStore, refs: &WatchListRefs, w: &WatchLists)
         &f,
         w.companies.companies.iter().enumerate().flat_map(|(i, c)| {
             std::iter::once((format!("companies[{i}].name"), c.name.as_str())).chain(
-                c.aliases.iter().enumerate().map(move |(j, a)| (format!("companies[{i}].aliases[{j}]"), a.as_str())),
+                c.aliases
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, a)| (format!("companies[{i}].aliases[{j}]"), a.as_str())),
             )
         }),
     )?;
@@ -358,79 +486,166 @@ fn validate_watch(store: &dyn ObjectStore, refs: &WatchListRefs, w: &WatchLists)
         &f,
         w.molecules.molecules.iter().enumerate().flat_map(|(i, m)| {
             std::iter::once((format!("molecules[{i}].name"), m.name.as_str())).chain(
-                m.aliases.iter().enumerate().map(move |(j, a)| (format!("molecules[{i}].aliases[{j}]"), a.as_str())),
+                m.aliases
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, a)| (format!("molecules[{i}].aliases[{j}]"), a.as_str())),
             )
         }),
     )?;
     let f = store.locate(&scope_key(&refs.technologies));
     unique_terms(
         &f,
-        w.technologies.technologies.iter().enumerate().flat_map(|(i, t)| {
-            std::iter::once((format!("technologies[{i}].term"), t.term.as_str())).chain(
-                t.aliases.iter().enumerate().map(move |(j, a)| (format!("technologies[{i}].aliases[{j}]"), a.as_str())),
-            )
-        }),
+        w.technologies
+            .technologies
+            .iter()
+            .enumerate()
+            .flat_map(|(i, t)| {
+                std::iter::once((format!("technologies[{i}].term"), t.term.as_str())).chain(
+                    t.aliases
+                        .iter()
+                        .enumerate()
+                        .map(move |(j, a)| (format!("technologies[{i}].aliases[{j}]"), a.as_str())),
+                )
+            }),
     )?;
     let f = store.locate(&scope_key(&refs.trademarks));
     unique_terms(
         &f,
-        w.trademarks.trademarks.iter().enumerate().map(|(i, t)| (format!("trademarks[{i}].name"), t.name.as_str())),
+        w.trademarks
+            .trademarks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (format!("trademarks[{i}].name"), t.name.as_str())),
     )?;
-    let molecule_names: HashSet<&str> = w.molecules.molecules.iter().map(|m| m.name.as_str()).collect();
-    let company_names: HashSet<&str> = w.companies.companies.iter().map(|c| c.name.as_str()).collect();
+    let molecule_names: HashSet<&str> = w
+        .molecules
+        .molecules
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    let company_names: HashSet<&str> = w
+        .companies
+        .companies
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
     for (i, t) in w.trademarks.trademarks.iter().enumerate() {
         if let Some(m) = &t.molecule {
-            ensure(molecule_names.contains(m.as_str()), &f, format!("trademarks[{i}].molecule"), || {
-                format!("{m:?} is not a molecule name in {}", store.locate(&scope_key(&refs.molecules)))
-            })?;
+            ensure(
+                molecule_names.contains(m.as_str()),
+                &f,
+                format!("trademarks[{i}].molecule"),
+                || {
+                    format!(
+                        "{m:?} is not a molecule name in {}",
+                        store.locate(&scope_key(&refs.molecules))
+                    )
+                },
+            )?;
         }
         if let Some(o) = &t.owner {
-            ensure(company_names.contains(o.as_str()), &f, format!("trademarks[{i}].owner"), || {
-                format!("{o:?} is not a company name in {}", store.locate(&scope_key(&refs.companies)))
-            })?;
+            ensure(
+                company_names.contains(o.as_str()),
+                &f,
+                format!("trademarks[{i}].owner"),
+                || {
+                    format!(
+                        "{o:?} is not a company name in {}",
+                        store.locate(&scope_key(&refs.companies))
+                    )
+                },
+            )?;
         }
     }
     let f = store.locate(&scope_key(&refs.exclusions));
     let mut categories = HashSet::new();
     for (i, g) in w.exclusions.exclusions.iter().enumerate() {
-        ensure(is_valid_id(&g.category), &f, format!("exclusions[{i}].category"), || {
-            format!("{:?} is not a valid id: expected lower-case letters, digits and _", g.category)
-        })?;
-        ensure(categories.insert(&g.category), &f, format!("exclusions[{i}].category"), || {
-            format!("{:?} is defined twice", g.category)
-        })?;
-        ensure(!g.terms.is_empty(), &f, format!("exclusions[{i}].terms"), || "must list at least one term".into())?;
+        ensure(
+            is_valid_id(&g.category),
+            &f,
+            format!("exclusions[{i}].category"),
+            || {
+                format!(
+                    "{:?} is not a valid id: expected lower-case letters, digits and _",
+                    g.category
+                )
+            },
+        )?;
+        ensure(
+            categories.insert(&g.category),
+            &f,
+            format!("exclusions[{i}].category"),
+            || format!("{:?} is defined twice", g.category),
+        )?;
+        ensure(
+            !g.terms.is_empty(),
+            &f,
+            format!("exclusions[{i}].terms"),
+            || "must list at least one term".into(),
+        )?;
     }
     unique_terms(
         &f,
-        w.exclusions.exclusions.iter().enumerate().flat_map(|(i, g)| {
-            g.terms.iter().enumerate().map(move |(j, t)| (format!("exclusions[{i}].terms[{j}]"), t.as_str()))
-        }),
+        w.exclusions
+            .exclusions
+            .iter()
+            .enumerate()
+            .flat_map(|(i, g)| {
+                g.terms
+                    .iter()
+                    .enumerate()
+                    .map(move |(j, t)| (format!("exclusions[{i}].terms[{j}]"), t.as_str()))
+            }),
     )
 }
 
 fn finite(file: &str, path: &str, v: f64) -> Result<()> {
-    ensure(v.is_finite(), file, path, || format!("{v} is not a finite number"))
+    ensure(v.is_finite(), file, path, || {
+        format!("{v} is not a finite number")
+    })
 }
 
-fn validate_scoring(file: &str, s: &ScoringRules, exclusions: &ExclusionScope, exclusions_file: &str) -> Result<()> {
+fn validate_scoring(
+    file: &str,
+    s: &ScoringRules,
+    exclusions: &ExclusionScope,
+    exclusions_file: &str,
+) -> Result<()> {
     finite(file, "threshold", s.threshold)?;
     finite(file, "other_weight", s.other_weight)?;
-    ensure(!s.event_types.is_empty(), file, "event_types", || "must list at least one event type".into())?;
+    ensure(!s.event_types.is_empty(), file, "event_types", || {
+        "must list at least one event type".into()
+    })?;
     let mut ids = HashSet::new();
     for (i, e) in s.event_types.iter().enumerate() {
         let at = |k: &str| format!("event_types[{i}].{k}");
-        ensure(is_valid_id(&e.id) && e.id != "other", file, at("id"), || {
-            format!("{:?} is not a valid event type id: lower-case letters, digits and _, not \"other\" (reserved)", e.id)
+        ensure(
+            is_valid_id(&e.id) && e.id != "other",
+            file,
+            at("id"),
+            || {
+                format!(
+                    "{:?} is not a valid event type id: lower-case letters, digits and _, not \"other\" (reserved)",
+                    e.id
+                )
+            },
+        )?;
+        ensure(ids.insert(&e.id), file, at("id"), || {
+            format!("{:?} is defined twice", e.id)
         })?;
-        ensure(ids.insert(&e.id), file, at("id"), || format!("{:?} is defined twice", e.id))?;
         finite(file, &at("weight"), e.weight)?;
-        ensure(!e.patterns.is_empty(), file, at("patterns"), || "must list at least one pattern".into())?;
+        ensure(!e.patterns.is_empty(), file, at("patterns"), || {
+            "must list at least one pattern".into()
+        })?;
     }
     unique_terms(
         file,
         s.event_types.iter().enumerate().flat_map(|(i, e)| {
-            e.patterns.iter().enumerate().map(move |(j, p)| (format!("event_types[{i}].patterns[{j}]"), p.as_str()))
+            e.patterns
+                .iter()
+                .enumerate()
+                .map(move |(j, p)| (format!("event_types[{i}].patterns[{j}]"), p.as_str()))
         }),
     )?;
     let b = &s.bonuses;
@@ -449,24 +664,54 @@ fn validate_scoring(file: &str, s: &ScoringRules, exclusions: &ExclusionScope, e
     ] {
         finite(file, path, v)?;
     }
-    ensure(b.title_multiplier.is_finite() && b.title_multiplier >= 1.0, file, "bonuses.title_multiplier", || {
-        format!("{} is out of range: expected a number >= 1", b.title_multiplier)
-    })?;
-    ensure(b.recency.days.is_finite() && b.recency.days > 0.0, file, "bonuses.recency.days", || {
-        format!("{} is out of range: expected a positive number of days", b.recency.days)
-    })?;
+    ensure(
+        b.title_multiplier.is_finite() && b.title_multiplier >= 1.0,
+        file,
+        "bonuses.title_multiplier",
+        || {
+            format!(
+                "{} is out of range: expected a number >= 1",
+                b.title_multiplier
+            )
+        },
+    )?;
+    ensure(
+        b.recency.days.is_finite() && b.recency.days > 0.0,
+        file,
+        "bonuses.recency.days",
+        || {
+            format!(
+                "{} is out of range: expected a positive number of days",
+                b.recency.days
+            )
+        },
+    )?;
     let tiers: BTreeSet<&str> = b.source_tier.keys().map(String::as_str).collect();
-    ensure(tiers == BTreeSet::from(["1", "2", "3"]), file, "bonuses.source_tier", || {
-        format!("has keys {tiers:?}: expected exactly \"1\", \"2\" and \"3\"")
-    })?;
+    ensure(
+        tiers == BTreeSet::from(["1", "2", "3"]),
+        file,
+        "bonuses.source_tier",
+        || format!("has keys {tiers:?}: expected exactly \"1\", \"2\" and \"3\""),
+    )?;
     for (k, v) in &b.source_tier {
         finite(file, &format!("bonuses.source_tier.{k}"), *v)?;
     }
-    let categories: BTreeSet<&str> = exclusions.exclusions.iter().map(|g| g.category.as_str()).collect();
+    let categories: BTreeSet<&str> = exclusions
+        .exclusions
+        .iter()
+        .map(|g| g.category.as_str())
+        .collect();
     for (k, v) in &s.penalties {
-        ensure(categories.contains(k.as_str()), file, format!("penalties.{k}"), || {
-            format!("{k:?} is not an exclusion category of {exclusions_file} (categories: {categories:?})")
-        })?;
+        ensure(
+            categories.contains(k.as_str()),
+            file,
+            format!("penalties.{k}"),
+            || {
+                format!(
+                    "{k:?} is not an exclusion category of {exclusions_file} (categories: {categories:?})"
+                )
+            },
+        )?;
         finite(file, &format!("penalties.{k}"), *v)?;
     }
     for c in &categories {
@@ -478,26 +723,52 @@ fn validate_scoring(file: &str, s: &ScoringRules, exclusions: &ExclusionScope, e
 }
 
 fn validate_sections(file: &str, c: &ClientConfig, s: &ScoringRules) -> Result<()> {
-    ensure(!c.sections.is_empty(), file, "sections", || "must define at least one section".into())?;
-    let known: BTreeSet<&str> = s.event_types.iter().map(|e| e.id.as_str()).chain(["other", "*"]).collect();
+    ensure(!c.sections.is_empty(), file, "sections", || {
+        "must define at least one section".into()
+    })?;
+    let known: BTreeSet<&str> = s
+        .event_types
+        .iter()
+        .map(|e| e.id.as_str())
+        .chain(["other", "*"])
+        .collect();
     let mut ids = HashSet::new();
     let last = c.sections.len() - 1;
     for (i, sec) in c.sections.iter().enumerate() {
         let at = |k: &str| format!("sections[{i}].{k}");
         ensure(is_valid_id(&sec.id), file, at("id"), || {
-            format!("{:?} is not a valid id: expected lower-case letters, digits and _", sec.id)
+            format!(
+                "{:?} is not a valid id: expected lower-case letters, digits and _",
+                sec.id
+            )
         })?;
-        ensure(ids.insert(&sec.id), file, at("id"), || format!("{:?} is defined twice", sec.id))?;
-        ensure(!sec.title.trim().is_empty(), file, at("title"), || "must not be empty".into())?;
-        ensure(sec.max_items >= 1, file, at("max_items"), || format!("{} is too small: expected at least 1", sec.max_items))?;
-        ensure(!sec.event_types.is_empty(), file, at("event_types"), || "must list at least one event type or \"*\"".into())?;
+        ensure(ids.insert(&sec.id), file, at("id"), || {
+            format!("{:?} is defined twice", sec.id)
+        })?;
+        ensure(!sec.title.trim().is_empty(), file, at("title"), || {
+            "must not be empty".into()
+        })?;
+        ensure(sec.max_items >= 1, file, at("max_items"), || {
+            format!("{} is too small: expected at least 1", sec.max_items)
+        })?;
+        ensure(!sec.event_types.is_empty(), file, at("event_types"), || {
+            "must list at least one event type or \"*\"".into()
+        })?;
         for (j, t) in sec.event_types.iter().enumerate() {
-            ensure(known.contains(t.as_str()), file, format!("sections[{i}].event_types[{j}]"), || {
-                format!("{t:?} is not an event type of the scoring rules (known: {known:?})")
-            })?;
-            ensure(t != "*" || i == last, file, format!("sections[{i}].event_types[{j}]"), || {
-                "\"*\" (catch-all) is only allowed in the last section: sections after it would stay empty".into()
-            })?;
+            ensure(
+                known.contains(t.as_str()),
+                file,
+                format!("sections[{i}].event_types[{j}]"),
+                || format!("{t:?} is not an event type of the scoring rules (known: {known:?})"),
+            )?;
+            ensure(
+                t != "*" || i == last,
+                file,
+                format!("sections[{i}].event_types[{j}]"),
+                || {
+                    "\"*\" (catch-all) is only allowed in the last section: sections after it would stay empty".into()
+                },
+            )?;
         }
     }
     Ok(())

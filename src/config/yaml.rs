@@ -21,7 +21,11 @@ pub fn parse<T: DeserializeOwned>(file: &str, text: &str) -> Result<T> {
     match (outcome, inner) {
         (Ok(value), _) => Ok(value),
         (Err(_), Some((path, message))) => {
-            let path = if path.is_empty() || path == "." { "-".to_string() } else { path };
+            let path = if path.is_empty() || path == "." {
+                "-".to_string()
+            } else {
+                path
+            };
             Err(Error::config(file, path, one_line(&message)))
         }
         (Err(err), None) => Err(Error::config(file, "-", one_line(&err.to_string()))),
@@ -68,7 +72,9 @@ mod tests {
     #[test]
     fn typo_in_a_nested_key_names_file_path_and_key() {
         let text = "name: x\nsections:\n  - id: a\n    max_items: 3\n  - id: b\n    max_itmes: 4\n";
-        let err = parse::<Outer>("clients/x.yaml", text).unwrap_err().to_string();
+        let err = parse::<Outer>("clients/x.yaml", text)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("clients/x.yaml: sections[1]"), "{err}");
         assert!(err.contains("max_itmes"), "{err}");
         assert!(!err.contains('\n'), "{err}");
@@ -84,7 +90,9 @@ mod tests {
 
     #[test]
     fn broken_syntax_is_one_line() {
-        let err = parse::<Outer>("c.yaml", "name: [unclosed\n").unwrap_err().to_string();
+        let err = parse::<Outer>("c.yaml", "name: [unclosed\n")
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("c.yaml: "), "{err}");
         assert!(err.contains("line 1"), "{err}");
         assert!(!err.contains('\n'), "{err}");

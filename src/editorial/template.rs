@@ -23,7 +23,10 @@ impl Editor for TemplateEditor {
         let items = section
             .items
             .iter()
-            .map(|item| DraftItem { item_id: item.matched.item.id.clone(), summary: summarize(item, max) })
+            .map(|item| DraftItem {
+                item_id: item.matched.item.id.clone(),
+                summary: summarize(item, max),
+            })
             .collect();
         Ok(SectionDraft {
             section_id: section.id.clone(),
@@ -53,10 +56,14 @@ fn intro(items: &[ScoredItem]) -> String {
         }
     }
     // Most mentioned first; ties keep first-seen order (items are ranked best first).
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     let names: Vec<String> = counts.into_iter().take(4).map(|(n, _)| n).collect();
     let n = items.len();
-    let count = if n == 1 { "1 item".to_string() } else { format!("{n} items") };
+    let count = if n == 1 {
+        "1 item".to_string()
+    } else {
+        format!("{n} items")
+    };
     match names.as_slice() {
         [] => format!("{count} this period."),
         [one] => format!("{count}, naming {one}."),
@@ -67,7 +74,11 @@ fn intro(items: &[ScoredItem]) -> String {
 /// The item's own leading sentences, then what the watch lists found in it.
 fn summarize(item: &ScoredItem, max_chars: usize) -> String {
     let it = &item.matched.item;
-    let source_text = if it.summary.is_empty() { &it.text } else { &it.summary };
+    let source_text = if it.summary.is_empty() {
+        &it.text
+    } else {
+        &it.summary
+    };
     let mut out = if source_text.is_empty() {
         it.title.clone()
     } else {
@@ -102,11 +113,18 @@ mod tests {
     fn scored(summary: &str, companies: &[&str]) -> ScoredItem {
         let mut item = crate::matching::tests::item("T", summary);
         item.id = "id1".into();
-        let mut entities = Entities::default();
-        entities.companies = companies.iter().map(|s| s.to_string()).collect();
-        entities.trademarks.insert("Uzedy".into());
+        let entities = Entities {
+            companies: companies.iter().map(|s| s.to_string()).collect(),
+            trademarks: ["Uzedy".to_string()].into(),
+            ..Entities::default()
+        };
         ScoredItem {
-            matched: MatchedItem { item, entities, hits: vec![], event_type: "regulatory".into() },
+            matched: MatchedItem {
+                item,
+                entities,
+                hits: vec![],
+                event_type: "regulatory".into(),
+            },
             score: 20.0,
             breakdown: vec![],
             relevant: true,
@@ -117,14 +135,26 @@ mod tests {
 
     #[test]
     fn intro_counts_and_names_only_entities_of_the_items() {
-        let items = vec![scored("a", &["Teva Pharmaceutical"]), scored("b", &["Teva Pharmaceutical", "MedinCell"])];
-        assert_eq!(intro(&items), "2 items, naming Teva Pharmaceutical, Uzedy and MedinCell.");
-        assert_eq!(intro(&items[..1]), "1 item, naming Teva Pharmaceutical and Uzedy.");
+        let items = vec![
+            scored("a", &["Teva Pharmaceutical"]),
+            scored("b", &["Teva Pharmaceutical", "MedinCell"]),
+        ];
+        assert_eq!(
+            intro(&items),
+            "2 items, naming Teva Pharmaceutical, Uzedy and MedinCell."
+        );
+        assert_eq!(
+            intro(&items[..1]),
+            "1 item, naming Teva Pharmaceutical and Uzedy."
+        );
     }
 
     #[test]
     fn summary_is_the_items_own_text_bounded_plus_its_entities() {
-        let s = summarize(&scored("The FDA approved it. More detail here. Even more.", &[]), 30);
+        let s = summarize(
+            &scored("The FDA approved it. More detail here. Even more.", &[]),
+            30,
+        );
         assert_eq!(s, "The FDA approved it. (brands: Uzedy.)");
     }
 }

@@ -14,15 +14,24 @@ use crate::urls::{canonical, item_id};
 pub fn parse(bytes: &[u8], format: Format, origin: &Origin<'_>) -> Result<Parsed> {
     let trimmed = trim_leading_whitespace(bytes);
     if trimmed.is_empty() {
-        return Err(Error::source(origin.source_id, "the document is empty: expected a feed"));
+        return Err(Error::source(
+            origin.source_id,
+            "the document is empty: expected a feed",
+        ));
     }
     let looks_json = trimmed.first() == Some(&b'{');
     match format {
         Format::Json if !looks_json => {
-            return Err(Error::source(origin.source_id, "expected a JSON Feed, found something else"));
+            return Err(Error::source(
+                origin.source_id,
+                "expected a JSON Feed, found something else",
+            ));
         }
         Format::Rss | Format::Atom if looks_json => {
-            return Err(Error::source(origin.source_id, "expected an XML feed, found JSON"));
+            return Err(Error::source(
+                origin.source_id,
+                "expected an XML feed, found JSON",
+            ));
         }
         _ => {}
     }
@@ -33,9 +42,9 @@ pub fn parse(bytes: &[u8], format: Format, origin: &Origin<'_>) -> Result<Parsed
         ));
     }
     let parser = feed_rs::parser::Builder::new().base_uri(origin.url).build();
-    let feed = parser.parse(trimmed).map_err(|e| {
-        Error::source(origin.source_id, format!("not a readable feed ({e})"))
-    })?;
+    let feed = parser
+        .parse(trimmed)
+        .map_err(|e| Error::source(origin.source_id, format!("not a readable feed ({e})")))?;
     let base = origin.url.and_then(|u| Url::parse(u).ok());
     let mut parsed = Parsed::default();
     for (index, entry) in feed.entries.iter().enumerate() {
@@ -49,37 +58,57 @@ pub fn parse(bytes: &[u8], format: Format, origin: &Origin<'_>) -> Result<Parsed
 
 fn trim_leading_whitespace(bytes: &[u8]) -> &[u8] {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let start = bytes
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(bytes.len());
     &bytes[start..]
 }
 
 fn looks_html(bytes: &[u8]) -> bool {
     let head: Vec<u8> = bytes.iter().take(512).map(u8::to_ascii_lowercase).collect();
     let head = String::from_utf8_lossy(&head);
-    head.starts_with("<!doctype html") || head.starts_with("<html") || head.contains("<html")
-        && !head.contains("<rss") && !head.contains("<feed") && !head.contains("<rdf")
+    head.starts_with("<!doctype html")
+        || head.starts_with("<html")
+        || head.contains("<html")
+            && !head.contains("<rss")
+            && !head.contains("<feed")
+            && !head.contains("<rdf")
 }
 
 fn entry_to_item(entry: &Entry, base: Option<&Url>, source_id: &str) -> Result<Item, String> {
     let raw_link = pick_link(&entry.links)
         .or_else(|| entry.id.starts_with("http").then_some(entry.id.as_str()))
         .ok_or("no link: skipped")?;
-    let url = canonical(raw_link, base).ok_or_else(|| format!("unusable link {raw_link:?}: skipped"))?;
+    let url =
+        canonical(raw_link, base).ok_or_else(|| format!("unusable link {raw_link:?}: skipped"))?;
     let title = entry
         .title
         .as_ref()
         .map(|t| html_to_text(&t.content))
         .filter(|t| !t.is_empty())
         .ok_or("no title: skipped")?;
-    let summary = entry.summary.as_ref().map(|s| html_to_text(&s.content)).unwrap_or_default();
+    let summary = entry
+        .summary
+        .as_ref()
+        .map(|s| html_to_text(&s.content))
+        .unwrap_or_default();
     let content = entry
         .content
         .as_ref()
         .and_then(|c| c.body.as_deref())
         .map(html_to_text)
         .unwrap_or_default();
-    let text = if content.len() > summary.len() { content } else { summary.clone() };
-    let summary = if summary.is_empty() { text.clone() } else { summary };
+    let text = if content.len() > summary.len() {
+        content
+    } else {
+        summary.clone()
+    };
+    let summary = if summary.is_empty() {
+        text.clone()
+    } else {
+        summary
+    };
     let published = entry.published.or(entry.updated);
     let authors = entry
         .authors
@@ -93,7 +122,11 @@ fn entry_to_item(entry: &Entry, base: Option<&Url>, source_id: &str) -> Result<I
         title,
         url,
         published,
-        date_source: if published.is_some() { DateSource::Feed } else { DateSource::None },
+        date_source: if published.is_some() {
+            DateSource::Feed
+        } else {
+            DateSource::None
+        },
         summary,
         text,
         authors,
@@ -117,7 +150,11 @@ mod tests {
     use super::*;
 
     fn origin(url: &str) -> Origin<'_> {
-        Origin { source_id: "t", url: Some(url), content_type: None }
+        Origin {
+            source_id: "t",
+            url: Some(url),
+            content_type: None,
+        }
     }
 
     #[test]
@@ -131,13 +168,22 @@ mod tests {
 </channel></rss>"#;
         let parsed = parse(xml, Format::Auto, &origin("https://example.com/feed")).unwrap();
         assert_eq!(parsed.items.len(), 1);
-        assert_eq!(parsed.warnings, vec!["entry 1: no link: skipped".to_string()]);
+        assert_eq!(
+            parsed.warnings,
+            vec!["entry 1: no link: skipped".to_string()]
+        );
         let item = &parsed.items[0];
         assert_eq!(item.title, "Teva’s Uzedy label expanded");
         assert_eq!(item.url, "https://example.com/news/uzedy");
-        assert_eq!(item.published.unwrap().to_rfc3339(), "2026-11-17T14:30:00+00:00");
+        assert_eq!(
+            item.published.unwrap().to_rfc3339(),
+            "2026-11-17T14:30:00+00:00"
+        );
         assert_eq!(item.date_source, DateSource::Feed);
-        assert_eq!(item.summary, "The FDA approved a label expansion. Second para.");
+        assert_eq!(
+            item.summary,
+            "The FDA approved a label expansion. Second para."
+        );
         assert_eq!(item.id, item_id("https://example.com/news/uzedy"));
     }
 
@@ -145,19 +191,32 @@ mod tests {
     fn atom_relative_links_resolve_against_the_document_url() {
         let xml = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>x</title><id>x</id><updated>2026-11-18T10:00:00Z</updated>
 <entry><title type="html">A &amp;amp; B</title><id>urn:1</id><link href="/news/a" rel="alternate"/><updated>2026-11-18T10:00:00Z</updated><summary>S</summary></entry></feed>"#;
-        let parsed = parse(xml, Format::Atom, &origin("https://www.camurus.com/feed.xml")).unwrap();
+        let parsed = parse(
+            xml,
+            Format::Atom,
+            &origin("https://www.camurus.com/feed.xml"),
+        )
+        .unwrap();
         assert_eq!(parsed.items[0].url, "https://www.camurus.com/news/a");
         assert_eq!(parsed.items[0].title, "A & B");
     }
 
     #[test]
     fn not_a_feed_fails_with_a_clear_message() {
-        let err = parse(b"<!DOCTYPE html><html><body>Oops</body></html>", Format::Auto, &origin("https://x")).unwrap_err();
+        let err = parse(
+            b"<!DOCTYPE html><html><body>Oops</body></html>",
+            Format::Auto,
+            &origin("https://x"),
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("HTML page, not a feed"), "{err}");
         let err = parse(b"   ", Format::Auto, &origin("https://x")).unwrap_err();
         assert!(err.to_string().contains("empty"), "{err}");
         let err = parse(b"this is not xml", Format::Auto, &origin("https://x")).unwrap_err();
-        assert!(err.to_string().starts_with("source t: not a readable feed"), "{err}");
+        assert!(
+            err.to_string().starts_with("source t: not a readable feed"),
+            "{err}"
+        );
     }
 
     #[test]

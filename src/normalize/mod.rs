@@ -39,6 +39,8 @@ pub struct Origin<'a> {
 /// Parses a captured document into items.
 pub fn parse(bytes: &[u8], format: Format, origin: &Origin<'_>) -> Result<Parsed> {
     match format {
-        Format::Auto | Format::Rss | Format::Atom | Format::Json => feed::parse(bytes, format, origin),
+        Format::Auto | Format::Rss | Format::Atom | Format::Json => {
+            feed::parse(bytes, format, origin)
+        }
     }
 }

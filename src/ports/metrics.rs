@@ -70,7 +70,11 @@ pub struct EmfMetrics<W: Write + Send> {
 }
 
 impl<W: Write + Send> EmfMetrics<W> {
-    pub fn new(namespace: impl Into<String>, out: W, clock: std::sync::Arc<dyn crate::ports::Clock>) -> Self {
+    pub fn new(
+        namespace: impl Into<String>,
+        out: W,
+        clock: std::sync::Arc<dyn crate::ports::Clock>,
+    ) -> Self {
         EmfMetrics {
             namespace: namespace.into(),
             out: Mutex::new(out),
@@ -129,7 +133,10 @@ mod tests {
         let sink = EmfMetrics::new("VectoraInbox", Vec::new(), clock);
         sink.publish(
             "lai_weekly",
-            &[Metric::count("ItemsAnalyzed", 42), Metric::count("SourcesFailed", 1)],
+            &[
+                Metric::count("ItemsAnalyzed", 42),
+                Metric::count("SourcesFailed", 1),
+            ],
         )
         .await
         .unwrap();
@@ -137,8 +144,14 @@ mod tests {
         let doc: serde_json::Value = serde_json::from_str(written.trim()).unwrap();
         assert_eq!(doc["ClientId"], "lai_weekly");
         assert_eq!(doc["ItemsAnalyzed"], 42.0);
-        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Namespace"], "VectoraInbox");
-        assert_eq!(doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][1]["Name"], "SourcesFailed");
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "VectoraInbox"
+        );
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Metrics"][1]["Name"],
+            "SourcesFailed"
+        );
         assert_eq!(doc["_aws"]["Timestamp"], 1_795_420_800_000i64);
     }
 }

@@ -104,7 +104,9 @@ fn environment() -> Result<Environment<'static>> {
 
 fn render(name: &str, doc: &Newsletter) -> Result<String> {
     let env = environment()?;
-    let template = env.get_template(name).map_err(|e| Error::Internal(format!("{name}: {e}")))?;
+    let template = env
+        .get_template(name)
+        .map_err(|e| Error::Internal(format!("{name}: {e}")))?;
     template
         .render(minijinja::value::Serde(doc))
         .map_err(|e| Error::Internal(format!("rendering {name}: {e}")))
@@ -165,7 +167,11 @@ mod tests {
             run_date: "2026-11-23".into(),
             period_label: "16–22 November 2026".into(),
             intro: "Intro.".into(),
-            tldr: vec![TldrLine { item_id: "i1".into(), title: title.into(), section: "Regulatory".into() }],
+            tldr: vec![TldrLine {
+                item_id: "i1".into(),
+                title: title.into(),
+                section: "Regulatory".into(),
+            }],
             sections: vec![Section {
                 id: "regulatory".into(),
                 title: "Regulatory".into(),
@@ -184,9 +190,17 @@ mod tests {
                 }],
             }],
             scope: Scope {
-                sources: vec![ScopeSource { name: "FiercePharma".into(), url: "https://f".into(), ok: true }],
+                sources: vec![ScopeSource {
+                    name: "FiercePharma".into(),
+                    url: "https://f".into(),
+                    ok: true,
+                }],
                 period: "2026-11-16 to 2026-11-22".into(),
-                watch_lists: vec![ScopeList { kind: "companies".into(), id: "lai_companies".into(), entries: 12 }],
+                watch_lists: vec![ScopeList {
+                    kind: "companies".into(),
+                    id: "lai_companies".into(),
+                    entries: 12,
+                }],
             },
         }
     }
@@ -207,17 +221,32 @@ mod tests {
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(html.contains("&lt;script&gt;"), "{html}");
         assert!(!html.contains("<!-- hidden"), "{html}");
-        assert!(html.contains("href=\"https:&#x2f;&#x2f;example.com&#x2f;a_(b)\"") || html.contains("href=\"https://example.com/a_(b)\""), "{html}");
+        assert!(
+            html.contains("href=\"https:&#x2f;&#x2f;example.com&#x2f;a_(b)\"")
+                || html.contains("href=\"https://example.com/a_(b)\""),
+            "{html}"
+        );
     }
 
     #[test]
     fn markdown_has_title_tldr_sections_links_and_scope() {
-        let md = markdown(&doc("Uzedy label expanded", "https://example.com/u", "Summary.")).unwrap();
+        let md = markdown(&doc(
+            "Uzedy label expanded",
+            "https://example.com/u",
+            "Summary.",
+        ))
+        .unwrap();
         assert!(md.starts_with("# LAI Weekly\n"), "{md}");
         assert!(md.contains("## TL;DR"), "{md}");
         assert!(md.contains("## Regulatory"), "{md}");
-        assert!(md.contains("### [Uzedy label expanded](https://example.com/u)"), "{md}");
-        assert!(md.contains("FiercePharma · 2026-11-18 · also in Endpoints News"), "{md}");
+        assert!(
+            md.contains("### [Uzedy label expanded](https://example.com/u)"),
+            "{md}"
+        );
+        assert!(
+            md.contains("FiercePharma · 2026-11-18 · also in Endpoints News"),
+            "{md}"
+        );
         assert!(md.contains("**Scope**"), "{md}");
     }
 }

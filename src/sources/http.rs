@@ -38,7 +38,11 @@ pub struct HttpFetcher {
     limits: HttpLimits,
 }
 
-pub const USER_AGENT: &str = concat!("VectoraInbox/", env!("CARGO_PKG_VERSION"), " (newsletter source fetcher)");
+pub const USER_AGENT: &str = concat!(
+    "VectoraInbox/",
+    env!("CARGO_PKG_VERSION"),
+    " (newsletter source fetcher)"
+);
 
 impl HttpFetcher {
     pub fn new(limits: HttpLimits) -> Result<Self> {
@@ -53,16 +57,23 @@ impl HttpFetcher {
     }
 
     async fn fetch_file(&self, request: &FetchRequest, url: &Url) -> Result<FetchResponse> {
-        let path = url
-            .to_file_path()
-            .map_err(|_| Error::source(&request.source_id, format!("{url} is not a local file path")))?;
+        let path = url.to_file_path().map_err(|_| {
+            Error::source(
+                &request.source_id,
+                format!("{url} is not a local file path"),
+            )
+        })?;
         let meta = tokio::fs::metadata(&path)
             .await
             .map_err(|e| Error::source(&request.source_id, format!("{}: {e}", path.display())))?;
         if meta.len() > self.limits.max_bytes as u64 {
             return Err(Error::source(
                 &request.source_id,
-                format!("{} is larger than the {} byte limit", path.display(), self.limits.max_bytes),
+                format!(
+                    "{} is larger than the {} byte limit",
+                    path.display(),
+                    self.limits.max_bytes
+                ),
             ));
         }
         let body = tokio::fs::read(&path)
@@ -83,21 +94,37 @@ impl HttpFetcher {
 impl Fetcher for HttpFetcher {
     async fn fetch(&self, request: &FetchRequest) -> Result<FetchResponse> {
         let id = &request.source_id;
-        let url = Url::parse(&request.url).map_err(|e| Error::source(id, format!("bad URL {:?}: {e}", request.url)))?;
+        let url = Url::parse(&request.url)
+            .map_err(|e| Error::source(id, format!("bad URL {:?}: {e}", request.url)))?;
         match url.scheme() {
             "http" | "https" => {}
             "file" if self.limits.allow_file_urls => return self.fetch_file(request, &url).await,
             other => {
-                return Err(Error::source(id, format!("scheme {other:?} is not allowed here: use http or https")));
+                return Err(Error::source(
+                    id,
+                    format!("scheme {other:?} is not allowed here: use http or https"),
+                ));
             }
         }
-        let mut response = self.client.get(url.clone()).send().await.map_err(|e| Error::source(id, describe(&e)))?;
+        let mut response = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| Error::source(id, describe(&e)))?;
         let status = response.status();
         if !status.is_success() {
-            return Err(Error::source(id, format!("HTTP {} from {url}", status.as_u16())));
+            return Err(Error::source(
+                id,
+                format!("HTTP {} from {url}", status.as_u16()),
+            ));
         }
         let header = |name: reqwest::header::HeaderName| {
-            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
         };
         let content_type = header(reqwest::header::CONTENT_TYPE);
         let etag = header(reqwest::header::ETAG);
@@ -106,16 +133,30 @@ impl Fetcher for HttpFetcher {
         let mut body = Vec::new();
         // reqwest has no body limit: stop reading as soon as the cap is passed, so a huge or
         // endless body costs at most `max_bytes` of memory.
-        while let Some(chunk) = response.chunk().await.map_err(|e| Error::source(id, describe(&e)))? {
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| Error::source(id, describe(&e)))?
+        {
             if body.len() + chunk.len() > self.limits.max_bytes {
                 return Err(Error::source(
                     id,
-                    format!("response from {url} exceeds the {} byte limit", self.limits.max_bytes),
+                    format!(
+                        "response from {url} exceeds the {} byte limit",
+                        self.limits.max_bytes
+                    ),
                 ));
             }
             body.extend_from_slice(&chunk);
         }
-        Ok(FetchResponse { status: status.as_u16(), body, content_type, final_url, etag, last_modified })
+        Ok(FetchResponse {
+            status: status.as_u16(),
+            body,
+            content_type,
+            final_url,
+            etag,
+            last_modified,
+        })
     }
 }
 

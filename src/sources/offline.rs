@@ -31,7 +31,10 @@ impl Fetcher for CaptureFetcher {
         })?;
         let key = format!("sources/{capture}");
         let body = self.config.get(&key).await?.ok_or_else(|| {
-            Error::source(&request.source_id, format!("capture {} does not exist", self.config.locate(&key)))
+            Error::source(
+                &request.source_id,
+                format!("capture {} does not exist", self.config.locate(&key)),
+            )
         })?;
         Ok(FetchResponse {
             status: 200,

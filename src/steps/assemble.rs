@@ -131,23 +131,49 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
     .await?;
     let mut drafts: HashMap<String, SectionDraft> = HashMap::new();
     for s in &input.sections {
-        let draft: SectionDraft = get_json(data, &s.draft_key, "run generate-section for this section first").await?;
+        let draft: SectionDraft = get_json(
+            data,
+            &s.draft_key,
+            "run generate-section for this section first",
+        )
+        .await?;
         drafts.insert(s.section_id.clone(), draft);
     }
 
-    let doc = newsletter(&bundle, run, &input.sources, &input.matching, &selection, &drafts);
+    let doc = newsletter(
+        &bundle,
+        run,
+        &input.sources,
+        &input.matching,
+        &selection,
+        &drafts,
+    );
     let news = ports.stores.newsletters.as_ref();
     let md_key = keys::newsletter_file(&run.client_id, run.run_date, "newsletter.md");
-    news.put(&md_key, render::markdown(&doc)?.into_bytes(), content_type::MARKDOWN).await?;
+    news.put(
+        &md_key,
+        render::markdown(&doc)?.into_bytes(),
+        content_type::MARKDOWN,
+    )
+    .await?;
     news.put(
         &keys::newsletter_file(&run.client_id, run.run_date, "newsletter.html"),
         render::html(&doc)?.into_bytes(),
         content_type::HTML,
     )
     .await?;
-    put_json(news, &keys::newsletter_file(&run.client_id, run.run_date, "newsletter.json"), &doc).await?;
+    put_json(
+        news,
+        &keys::newsletter_file(&run.client_id, run.run_date, "newsletter.json"),
+        &doc,
+    )
+    .await?;
 
-    let sources_failed = input.sources.iter().filter(|s| s.status == SourceStatus::Failed).count();
+    let sources_failed = input
+        .sources
+        .iter()
+        .filter(|s| s.status == SourceStatus::Failed)
+        .count();
     let items_selected: usize = selection.sections.iter().map(|s| s.items.len()).sum();
     let bedrock_calls: u32 = input.sections.iter().map(|s| s.llm_calls).sum();
     let now = ports.clock.now();
@@ -158,7 +184,12 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
         window_end: run.window_end,
         config_digest: &bundle.digest,
         funnel: Funnel {
-            items_fetched: input.sources.iter().filter_map(|s| s.normalize.as_ref()).map(|n| n.items).sum(),
+            items_fetched: input
+                .sources
+                .iter()
+                .filter_map(|s| s.normalize.as_ref())
+                .map(|n| n.items)
+                .sum(),
             items_analyzed: input.matching.items_analyzed,
             items_unique: input.matching.items_unique,
             items_undated: input.matching.items_undated,
@@ -167,24 +198,53 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
             items_relevant: input.score.items_relevant,
             items_selected,
         },
-        sources: input.sources.iter().map(|s| source_report(&bundle, s)).collect(),
+        sources: input
+            .sources
+            .iter()
+            .map(|s| source_report(&bundle, s))
+            .collect(),
         sections: input.sections.iter().collect(),
         decisions: decisions(&selection),
         timings_ms: Timings {
-            fetch_total: input.sources.iter().filter_map(|s| s.fetch.as_ref()).map(|f| f.elapsed_ms).sum(),
-            normalize_total: input.sources.iter().filter_map(|s| s.normalize.as_ref()).map(|n| n.elapsed_ms).sum(),
+            fetch_total: input
+                .sources
+                .iter()
+                .filter_map(|s| s.fetch.as_ref())
+                .map(|f| f.elapsed_ms)
+                .sum(),
+            normalize_total: input
+                .sources
+                .iter()
+                .filter_map(|s| s.normalize.as_ref())
+                .map(|n| n.elapsed_ms)
+                .sum(),
             r#match: input.matching.elapsed_ms,
             score: input.score.elapsed_ms,
             sections_total: input.sections.iter().map(|s| s.elapsed_ms).sum(),
             assemble: elapsed_ms(ports, started),
-            execution: input.started_at.map(|t| (now - t).num_milliseconds().max(0) as u64),
+            execution: input
+                .started_at
+                .map(|t| (now - t).num_milliseconds().max(0) as u64),
         },
         generated_at: now,
     };
-    put_json(news, &keys::newsletter_file(&run.client_id, run.run_date, "report.json"), &report).await?;
+    put_json(
+        news,
+        &keys::newsletter_file(&run.client_id, run.run_date, "report.json"),
+        &report,
+    )
+    .await?;
 
-    let tokens: u64 = input.sections.iter().map(|s| s.input_tokens + s.output_tokens).sum();
-    let fallbacks = input.sections.iter().filter(|s| s.fallback_reason.is_some()).count();
+    let tokens: u64 = input
+        .sections
+        .iter()
+        .map(|s| s.input_tokens + s.output_tokens)
+        .sum();
+    let fallbacks = input
+        .sections
+        .iter()
+        .filter(|s| s.fallback_reason.is_some())
+        .count();
     let mut metrics = vec![
         Metric::count("ItemsAnalyzed", input.matching.items_analyzed as f64),
         Metric::count("ItemsMatched", input.matching.items_matched as f64),
@@ -196,7 +256,11 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
         Metric::count("EditorFallbacks", fallbacks as f64),
     ];
     if let Some(ms) = report.timings_ms.execution {
-        metrics.push(Metric { name: "RunDuration", value: ms as f64, unit: crate::ports::metrics::Unit::Milliseconds });
+        metrics.push(Metric {
+            name: "RunDuration",
+            value: ms as f64,
+            unit: crate::ports::metrics::Unit::Milliseconds,
+        });
     }
     ports.metrics.publish(&run.client_id, &metrics).await?;
 
@@ -223,7 +287,11 @@ fn source_report(bundle: &ClientBundle, s: &SourceOutcome) -> SourceReport {
         http_status: s.fetch.as_ref().map(|f| f.http_status),
         bytes: s.fetch.as_ref().map(|f| f.bytes),
         items: s.normalize.as_ref().map(|n| n.items),
-        warnings: s.normalize.as_ref().map(|n| n.warnings.clone()).unwrap_or_default(),
+        warnings: s
+            .normalize
+            .as_ref()
+            .map(|n| n.warnings.clone())
+            .unwrap_or_default(),
         warnings_total: s.normalize.as_ref().map_or(0, |n| n.warnings_total),
         error: s.error.clone(),
         cause: s.cause.clone(),
@@ -233,7 +301,10 @@ fn source_report(bundle: &ClientBundle, s: &SourceOutcome) -> SourceReport {
 }
 
 fn decisions(selection: &Selection) -> Vec<Decision<'_>> {
-    let selected = selection.sections.iter().flat_map(|s| s.items.iter().map(move |i| (i, Some(s.id.as_str()))));
+    let selected = selection
+        .sections
+        .iter()
+        .flat_map(|s| s.items.iter().map(move |i| (i, Some(s.id.as_str()))));
     let dropped = selection.dropped.iter().map(|i| (i, None));
     selected
         .chain(dropped)
@@ -244,7 +315,11 @@ fn decisions(selection: &Selection) -> Vec<Decision<'_>> {
             source: &i.matched.item.source,
             event_type: &i.matched.event_type,
             score: i.score,
-            decision: if section.is_some() { "selected" } else { "dropped" },
+            decision: if section.is_some() {
+                "selected"
+            } else {
+                "dropped"
+            },
             section,
             reasons: &i.reasons,
             breakdown: &i.breakdown,
@@ -262,7 +337,11 @@ fn newsletter(
     selection: &Selection,
     drafts: &HashMap<String, SectionDraft>,
 ) -> Newsletter {
-    let source_name = |id: &str| bundle.source(id).map_or_else(|| id.to_string(), |s| s.name.clone());
+    let source_name = |id: &str| {
+        bundle
+            .source(id)
+            .map_or_else(|| id.to_string(), |s| s.name.clone())
+    };
     let last_day = (run.window_end - Duration::days(1)).date_naive();
     let first_day = run.window_start.date_naive();
     let sections: Vec<Section> = selection
@@ -271,7 +350,12 @@ fn newsletter(
         .map(|s| {
             let draft = drafts.get(&s.id);
             let summaries: HashMap<&str, &str> = draft
-                .map(|d| d.items.iter().map(|i| (i.item_id.as_str(), i.summary.as_str())).collect())
+                .map(|d| {
+                    d.items
+                        .iter()
+                        .map(|i| (i.item_id.as_str(), i.summary.as_str()))
+                        .collect()
+                })
                 .unwrap_or_default();
             Section {
                 id: s.id.clone(),
@@ -290,7 +374,9 @@ fn newsletter(
                             source: source_name(&it.source),
                             also_in: it.also_in.iter().map(|a| source_name(a)).collect(),
                             date: it.published.map(|p| p.format("%Y-%m-%d").to_string()),
-                            summary: summaries.get(it.id.as_str()).map_or_else(|| it.summary.clone(), |s| s.to_string()),
+                            summary: summaries
+                                .get(it.id.as_str())
+                                .map_or_else(|| it.summary.clone(), |s| s.to_string()),
                             event_type: i.matched.event_type.clone(),
                             score: i.score,
                         }
@@ -307,7 +393,11 @@ fn newsletter(
         .iter()
         .map(|s| {
             let mut v: Vec<&ScoredItem> = s.items.iter().collect();
-            v.sort_by(|a, b| b.score.partial_cmp(&a.score).unwrap_or(std::cmp::Ordering::Equal));
+            v.sort_by(|a, b| {
+                b.score
+                    .partial_cmp(&a.score)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            });
             v
         })
         .collect();
@@ -332,7 +422,10 @@ fn newsletter(
         }
     }
 
-    let ok = sources.iter().filter(|s| s.status == SourceStatus::Ok).count();
+    let ok = sources
+        .iter()
+        .filter(|s| s.status == SourceStatus::Ok)
+        .count();
     let failed: Vec<String> = sources
         .iter()
         .filter(|s| s.status == SourceStatus::Failed)
@@ -374,14 +467,28 @@ fn newsletter(
                 .map(|s| ScopeSource {
                     name: s.name.clone(),
                     url: s.url.clone(),
-                    ok: sources.iter().any(|o| o.source_id == s.id && o.status == SourceStatus::Ok),
+                    ok: sources
+                        .iter()
+                        .any(|o| o.source_id == s.id && o.status == SourceStatus::Ok),
                 })
                 .collect(),
             period: format!("{first_day} to {last_day}"),
             watch_lists: vec![
-                ScopeList { kind: "companies".into(), id: refs.companies.clone(), entries: w.companies.companies.len() },
-                ScopeList { kind: "molecules".into(), id: refs.molecules.clone(), entries: w.molecules.molecules.len() },
-                ScopeList { kind: "trademarks".into(), id: refs.trademarks.clone(), entries: w.trademarks.trademarks.len() },
+                ScopeList {
+                    kind: "companies".into(),
+                    id: refs.companies.clone(),
+                    entries: w.companies.companies.len(),
+                },
+                ScopeList {
+                    kind: "molecules".into(),
+                    id: refs.molecules.clone(),
+                    entries: w.molecules.molecules.len(),
+                },
+                ScopeList {
+                    kind: "trademarks".into(),
+                    id: refs.trademarks.clone(),
+                    entries: w.trademarks.trademarks.len(),
+                },
                 ScopeList {
                     kind: "technologies".into(),
                     id: refs.technologies.clone(),
@@ -399,7 +506,11 @@ fn period_label(first: chrono::NaiveDate, last: chrono::NaiveDate) -> String {
         return first.format("%-d %B %Y").to_string();
     }
     if first.year() != last.year() {
-        format!("{} – {}", first.format("%-d %B %Y"), last.format("%-d %B %Y"))
+        format!(
+            "{} – {}",
+            first.format("%-d %B %Y"),
+            last.format("%-d %B %Y")
+        )
     } else if first.month() != last.month() {
         format!("{} – {}", first.format("%-d %B"), last.format("%-d %B %Y"))
     } else {
@@ -415,9 +526,18 @@ mod tests {
     #[test]
     fn period_labels_read_naturally() {
         let d = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
-        assert_eq!(period_label(d(2026, 11, 16), d(2026, 11, 22)), "16–22 November 2026");
-        assert_eq!(period_label(d(2026, 11, 28), d(2026, 12, 4)), "28 November – 4 December 2026");
-        assert_eq!(period_label(d(2026, 12, 28), d(2027, 1, 3)), "28 December 2026 – 3 January 2027");
+        assert_eq!(
+            period_label(d(2026, 11, 16), d(2026, 11, 22)),
+            "16–22 November 2026"
+        );
+        assert_eq!(
+            period_label(d(2026, 11, 28), d(2026, 12, 4)),
+            "28 November – 4 December 2026"
+        );
+        assert_eq!(
+            period_label(d(2026, 12, 28), d(2027, 1, 3)),
+            "28 December 2026 – 3 January 2027"
+        );
         assert_eq!(period_label(d(2027, 1, 1), d(2027, 1, 1)), "1 January 2027");
     }
 }

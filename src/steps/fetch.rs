@@ -70,8 +70,15 @@ pub async fn run(ports: &Ports, input: FetchInput) -> Result<FetchOutput> {
         etag: response.etag.clone(),
         last_modified: response.last_modified.clone(),
     };
-    let stored_type = response.content_type.clone().unwrap_or_else(|| content_type::OCTET.to_string());
-    ports.stores.data.put(&raw_key, response.body, &stored_type).await?;
+    let stored_type = response
+        .content_type
+        .clone()
+        .unwrap_or_else(|| content_type::OCTET.to_string());
+    ports
+        .stores
+        .data
+        .put(&raw_key, response.body, &stored_type)
+        .await?;
     put_json(ports.stores.data.as_ref(), &meta_key, &meta).await?;
     Ok(FetchOutput {
         source_id: source.source_id,
@@ -104,7 +111,10 @@ mod tests {
 
     #[test]
     fn extension_follows_content_type_then_content() {
-        assert_eq!(extension(Some("application/rss+xml; charset=utf-8"), b""), "xml");
+        assert_eq!(
+            extension(Some("application/rss+xml; charset=utf-8"), b""),
+            "xml"
+        );
         assert_eq!(extension(Some("application/feed+json"), b""), "json");
         assert_eq!(extension(Some("text/html"), b"<html>"), "html");
         assert_eq!(extension(None, b"  {\"version\":1}"), "json");

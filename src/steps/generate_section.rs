@@ -42,7 +42,13 @@ pub struct GenerateOutput {
 
 pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> {
     let started = ports.clock.now();
-    let GenerateInput { run, section, editor, fallback_error, fallback_cause } = input;
+    let GenerateInput {
+        run,
+        section,
+        editor,
+        fallback_error,
+        fallback_cause,
+    } = input;
     let bundle = load_client(ports.stores.config.as_ref(), &run.client_id).await?;
     let store = ports.stores.data.as_ref();
     let selection: Selection = get_json(
@@ -60,10 +66,19 @@ pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> 
             message: format!(
                 "section {:?} is not in this run's selection (sections: {})",
                 section.section_id,
-                selection.sections.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")
+                selection
+                    .sections
+                    .iter()
+                    .map(|s| s.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
         })?;
-    let brief = SectionBrief { client: &bundle.client, run_date: run.run_date, section: selected };
+    let brief = SectionBrief {
+        client: &bundle.client,
+        run_date: run.run_date,
+        section: selected,
+    };
     let template = TemplateEditor;
     let chosen: &dyn Editor = match editor.as_deref() {
         Some("template") => &template,
@@ -71,7 +86,9 @@ pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> 
         Some(other) => {
             return Err(Error::InvalidEvent {
                 step: "generate-section".into(),
-                message: format!("editor {other:?} is not known: expected \"template\" or no editor key"),
+                message: format!(
+                    "editor {other:?} is not known: expected \"template\" or no editor key"
+                ),
             });
         }
     };

@@ -67,7 +67,9 @@ pub async fn run(ports: &Ports, input: MatchInput) -> Result<MatchOutput> {
     let mut items: Vec<Item> = Vec::new();
     for outcome in sources.iter().filter(|s| s.status == SourceStatus::Ok) {
         let key = keys::normalized(&run.client_id, run.run_date, &outcome.source_id);
-        items.extend(get_jsonl::<Item>(store, &key, "run the normalize step for this source first").await?);
+        items.extend(
+            get_jsonl::<Item>(store, &key, "run the normalize step for this source first").await?,
+        );
     }
     let items_analyzed = items.len();
     let unique = dedup(items);
@@ -96,7 +98,10 @@ pub async fn run(ports: &Ports, input: MatchInput) -> Result<MatchOutput> {
         }
     }
     matched.sort_by(|a, b| {
-        b.item.published.cmp(&a.item.published).then_with(|| a.item.id.cmp(&b.item.id))
+        b.item
+            .published
+            .cmp(&a.item.published)
+            .then_with(|| a.item.id.cmp(&b.item.id))
     });
     let matched_key = keys::matched(&run.client_id, run.run_date);
     put_jsonl(store, &matched_key, &matched).await?;

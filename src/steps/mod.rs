@@ -32,18 +32,27 @@ pub const STEP_NAMES: [&str; 7] = [
 ];
 
 /// Runs step `name` on a JSON event, as its Lambda would.
-pub async fn dispatch(name: &str, ports: &Ports, event: serde_json::Value) -> Result<serde_json::Value> {
+pub async fn dispatch(
+    name: &str,
+    ports: &Ports,
+    event: serde_json::Value,
+) -> Result<serde_json::Value> {
     match name {
         "plan" => to_json(plan::run(ports, parse_event(name, event)?).await?),
         "fetch" => to_json(fetch::run(ports, parse_event(name, event)?).await?),
         "normalize" => to_json(normalize::run(ports, parse_event(name, event)?).await?),
         "match" => to_json(match_items::run(ports, parse_event(name, event)?).await?),
         "score" => to_json(score::run(ports, parse_event(name, event)?).await?),
-        "generate-section" => to_json(generate_section::run(ports, parse_event(name, event)?).await?),
+        "generate-section" => {
+            to_json(generate_section::run(ports, parse_event(name, event)?).await?)
+        }
         "assemble" => to_json(assemble::run(ports, parse_event(name, event)?).await?),
         other => Err(Error::InvalidEvent {
             step: other.to_string(),
-            message: format!("unknown step {other:?}: expected one of {}", STEP_NAMES.join(", ")),
+            message: format!(
+                "unknown step {other:?}: expected one of {}",
+                STEP_NAMES.join(", ")
+            ),
         }),
     }
 }
@@ -53,13 +62,18 @@ fn parse_event<T: DeserializeOwned>(step: &str, event: serde_json::Value) -> Res
         let path = e.path().to_string();
         Error::InvalidEvent {
             step: step.to_string(),
-            message: if path == "." { e.inner().to_string() } else { format!("{path}: {}", e.inner()) },
+            message: if path == "." {
+                e.inner().to_string()
+            } else {
+                format!("{path}: {}", e.inner())
+            },
         }
     })
 }
 
 fn to_json<T: Serialize>(value: T) -> Result<serde_json::Value> {
-    serde_json::to_value(value).map_err(|e| Error::Internal(format!("serializing a step result: {e}")))
+    serde_json::to_value(value)
+        .map_err(|e| Error::Internal(format!("serializing a step result: {e}")))
 }
 
 /// Who and what a run is about; passed to every step after `plan`.
@@ -99,31 +113,49 @@ pub(crate) fn elapsed_ms(ports: &Ports, started: DateTime<Utc>) -> u64 {
     (ports.clock.now() - started).num_milliseconds().max(0) as u64
 }
 
-pub(crate) async fn put_json<T: Serialize>(store: &dyn ObjectStore, key: &str, value: &T) -> Result<()> {
+pub(crate) async fn put_json<T: Serialize>(
+    store: &dyn ObjectStore,
+    key: &str,
+    value: &T,
+) -> Result<()> {
     let mut body = serde_json::to_vec_pretty(value)
         .map_err(|e| Error::Internal(format!("serializing {key}: {e}")))?;
     body.push(b'\n');
     store.put(key, body, content_type::JSON).await
 }
 
-pub(crate) async fn get_json<T: DeserializeOwned>(store: &dyn ObjectStore, key: &str, hint: &str) -> Result<T> {
+pub(crate) async fn get_json<T: DeserializeOwned>(
+    store: &dyn ObjectStore,
+    key: &str,
+    hint: &str,
+) -> Result<T> {
     let bytes = store.get(key).await?.ok_or_else(|| Error::MissingObject {
         key: store.locate(key),
         hint: hint.to_string(),
     })?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::Internal(format!("{} is not valid: {e}", store.locate(key))))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::Internal(format!("{} is not valid: {e}", store.locate(key))))
 }
 
-pub(crate) async fn put_jsonl<T: Serialize>(store: &dyn ObjectStore, key: &str, values: &[T]) -> Result<()> {
+pub(crate) async fn put_jsonl<T: Serialize>(
+    store: &dyn ObjectStore,
+    key: &str,
+    values: &[T],
+) -> Result<()> {
     let mut body = Vec::new();
     for v in values {
-        serde_json::to_writer(&mut body, v).map_err(|e| Error::Internal(format!("serializing {key}: {e}")))?;
+        serde_json::to_writer(&mut body, v)
+            .map_err(|e| Error::Internal(format!("serializing {key}: {e}")))?;
         body.push(b'\n');
     }
     store.put(key, body, content_type::JSON_LINES).await
 }
 
-pub(crate) async fn get_jsonl<T: DeserializeOwned>(store: &dyn ObjectStore, key: &str, hint: &str) -> Result<Vec<T>> {
+pub(crate) async fn get_jsonl<T: DeserializeOwned>(
+    store: &dyn ObjectStore,
+    key: &str,
+    hint: &str,
+) -> Result<Vec<T>> {
     let bytes = store.get(key).await?.ok_or_else(|| Error::MissingObject {
         key: store.locate(key),
         hint: hint.to_string(),

@@ -34,11 +34,15 @@ pub async fn run(ports: &Ports, input: NormalizeInput) -> Result<NormalizeOutput
     let NormalizeInput { run, source } = input;
     let store = ports.stores.data.as_ref();
     let meta_key = keys::raw_meta(&run.client_id, run.run_date, &source.source_id);
-    let meta: RawMeta = get_json(store, &meta_key, "run the fetch step for this source first").await?;
-    let raw = store.get(&meta.raw_key).await?.ok_or_else(|| Error::MissingObject {
-        key: store.locate(&meta.raw_key),
-        hint: "run the fetch step for this source again".into(),
-    })?;
+    let meta: RawMeta =
+        get_json(store, &meta_key, "run the fetch step for this source first").await?;
+    let raw = store
+        .get(&meta.raw_key)
+        .await?
+        .ok_or_else(|| Error::MissingObject {
+            key: store.locate(&meta.raw_key),
+            hint: "run the fetch step for this source again".into(),
+        })?;
     let parsed = normalize::parse(
         &raw,
         Format::Auto,
@@ -55,7 +59,11 @@ pub async fn run(ports: &Ports, input: NormalizeInput) -> Result<NormalizeOutput
         normalized_key,
         items: parsed.items.len(),
         warnings_total: parsed.warnings.len(),
-        warnings: parsed.warnings.into_iter().take(MAX_WARNINGS_RETURNED).collect(),
+        warnings: parsed
+            .warnings
+            .into_iter()
+            .take(MAX_WARNINGS_RETURNED)
+            .collect(),
         elapsed_ms: elapsed_ms(ports, started),
     })
 }

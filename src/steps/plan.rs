@@ -59,7 +59,9 @@ pub async fn run(ports: &Ports, input: PlanInput) -> Result<PlanOutput> {
             message: format!("period_days {period_days} is out of range: expected 1 to 92"),
         });
     }
-    let run_date = input.run_date.unwrap_or_else(|| ports.clock.now().date_naive());
+    let run_date = input
+        .run_date
+        .unwrap_or_else(|| ports.clock.now().date_naive());
     let run = window(&bundle.client.client_id, run_date, period_days);
     let manifest_key = keys::manifest(&run.client_id, run_date);
     let manifest = Manifest {
@@ -70,7 +72,12 @@ pub async fn run(ports: &Ports, input: PlanInput) -> Result<PlanOutput> {
         window_end: run.window_end,
         config_digest: &bundle.digest,
         sources: bundle.sources.iter().map(|s| s.id.as_str()).collect(),
-        sections: bundle.client.sections.iter().map(|s| s.id.as_str()).collect(),
+        sections: bundle
+            .client
+            .sections
+            .iter()
+            .map(|s| s.id.as_str())
+            .collect(),
         planned_at: ports.clock.now(),
     };
     put_json(ports.stores.data.as_ref(), &manifest_key, &manifest).await?;
@@ -90,7 +97,10 @@ pub async fn run(ports: &Ports, input: PlanInput) -> Result<PlanOutput> {
             .client
             .sections
             .iter()
-            .map(|s| SectionRef { id: s.id.clone(), title: s.title.clone() })
+            .map(|s| SectionRef {
+                id: s.id.clone(),
+                title: s.title.clone(),
+            })
             .collect(),
         manifest_key,
         run,

@@ -68,7 +68,11 @@ pub async fn run(ports: &Ports, input: ScoreInput) -> Result<ScoreOutput> {
         sections: selection
             .sections
             .iter()
-            .map(|s| SectionTask { section_id: s.id.clone(), title: s.title.clone(), items: s.items.len() })
+            .map(|s| SectionTask {
+                section_id: s.id.clone(),
+                title: s.title.clone(),
+                items: s.items.len(),
+            })
             .collect(),
         elapsed_ms: elapsed_ms(ports, started),
     })

@@ -16,7 +16,9 @@ pub struct LocalDirStore {
 
 impl LocalDirStore {
     pub fn new(root: impl AsRef<Path>) -> Self {
-        LocalDirStore { root: root.as_ref().to_path_buf() }
+        LocalDirStore {
+            root: root.as_ref().to_path_buf(),
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -30,7 +32,11 @@ impl LocalDirStore {
 }
 
 fn io_error(op: &'static str, key: &str, e: std::io::Error) -> Error {
-    Error::Store { op, key: key.to_string(), message: e.to_string() }
+    Error::Store {
+        op,
+        key: key.to_string(),
+        message: e.to_string(),
+    }
 }
 
 #[async_trait]
@@ -48,7 +54,9 @@ impl ObjectStore for LocalDirStore {
         let path = self.path(key)?;
         let shown = path.display().to_string();
         if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent).await.map_err(|e| io_error("put", &shown, e))?;
+            tokio::fs::create_dir_all(parent)
+                .await
+                .map_err(|e| io_error("put", &shown, e))?;
         }
         // Unique per writer, so two concurrent writers of one key never share a temp file.
         let tmp = path.with_extension(format!(
@@ -56,8 +64,12 @@ impl ObjectStore for LocalDirStore {
             path.extension().and_then(|e| e.to_str()).unwrap_or(""),
             fastrand::u64(..)
         ));
-        tokio::fs::write(&tmp, &body).await.map_err(|e| io_error("put", &shown, e))?;
-        tokio::fs::rename(&tmp, &path).await.map_err(|e| io_error("put", &shown, e))
+        tokio::fs::write(&tmp, &body)
+            .await
+            .map_err(|e| io_error("put", &shown, e))?;
+        tokio::fs::rename(&tmp, &path)
+            .await
+            .map_err(|e| io_error("put", &shown, e))
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -69,9 +81,16 @@ impl ObjectStore for LocalDirStore {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(io_error("list", &dir.display().to_string(), e)),
             };
-            while let Some(entry) = entries.next_entry().await.map_err(|e| io_error("list", &dir.display().to_string(), e))? {
+            while let Some(entry) = entries
+                .next_entry()
+                .await
+                .map_err(|e| io_error("list", &dir.display().to_string(), e))?
+            {
                 let path = entry.path();
-                let kind = entry.file_type().await.map_err(|e| io_error("list", &path.display().to_string(), e))?;
+                let kind = entry
+                    .file_type()
+                    .await
+                    .map_err(|e| io_error("list", &path.display().to_string(), e))?;
                 if kind.is_dir() {
                     stack.push(path);
                 } else if let Ok(rel) = path.strip_prefix(&self.root) {
@@ -99,14 +118,45 @@ mod tests {
     async fn put_get_list_and_missing() {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalDirStore::new(dir.path());
-        store.put("runs/c/2026-11-23/a.json", b"{}".to_vec(), "application/json").await.unwrap();
-        store.put("runs/c/2026-11-23/b/c.json", b"1".to_vec(), "application/json").await.unwrap();
-        store.put("runs/c/2026-11-23/a.json", b"{\"v\":2}".to_vec(), "application/json").await.unwrap();
-        assert_eq!(store.get("runs/c/2026-11-23/a.json").await.unwrap().unwrap(), b"{\"v\":2}");
+        store
+            .put(
+                "runs/c/2026-11-23/a.json",
+                b"{}".to_vec(),
+                "application/json",
+            )
+            .await
+            .unwrap();
+        store
+            .put(
+                "runs/c/2026-11-23/b/c.json",
+                b"1".to_vec(),
+                "application/json",
+            )
+            .await
+            .unwrap();
+        store
+            .put(
+                "runs/c/2026-11-23/a.json",
+                b"{\"v\":2}".to_vec(),
+                "application/json",
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store
+                .get("runs/c/2026-11-23/a.json")
+                .await
+                .unwrap()
+                .unwrap(),
+            b"{\"v\":2}"
+        );
         assert_eq!(store.get("nope.json").await.unwrap(), None);
         assert_eq!(
             store.list("runs/c/").await.unwrap(),
-            vec!["runs/c/2026-11-23/a.json".to_string(), "runs/c/2026-11-23/b/c.json".to_string()]
+            vec![
+                "runs/c/2026-11-23/a.json".to_string(),
+                "runs/c/2026-11-23/b/c.json".to_string()
+            ]
         );
     }
 

@@ -21,7 +21,11 @@ impl MemoryStore {
 
     /// Content type an object was stored with.
     pub fn content_type(&self, key: &str) -> Option<String> {
-        self.objects.lock().expect("store lock").get(key).map(|(_, ct)| ct.clone())
+        self.objects
+            .lock()
+            .expect("store lock")
+            .get(key)
+            .map(|(_, ct)| ct.clone())
     }
 }
 
@@ -29,12 +33,20 @@ impl MemoryStore {
 impl ObjectStore for MemoryStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         check_key(key)?;
-        Ok(self.objects.lock().expect("store lock").get(key).map(|(b, _)| b.clone()))
+        Ok(self
+            .objects
+            .lock()
+            .expect("store lock")
+            .get(key)
+            .map(|(b, _)| b.clone()))
     }
 
     async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<()> {
         check_key(key)?;
-        self.objects.lock().expect("store lock").insert(key.to_string(), (body, content_type.to_string()));
+        self.objects
+            .lock()
+            .expect("store lock")
+            .insert(key.to_string(), (body, content_type.to_string()));
         Ok(())
     }
 

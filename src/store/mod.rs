@@ -42,5 +42,9 @@ pub fn open_output(spec: &str) -> Result<(Arc<dyn ObjectStore>, Arc<dyn ObjectSt
 /// All three areas for a local run: configuration from `config_dir`, outputs under `store`.
 pub fn open_local(config_dir: &str, store: &str) -> Result<Stores> {
     let (data, newsletters) = open_output(store)?;
-    Ok(Stores { config: Arc::new(LocalDirStore::new(config_dir)), data, newsletters })
+    Ok(Stores {
+        config: Arc::new(LocalDirStore::new(config_dir)),
+        data,
+        newsletters,
+    })
 }

@@ -1,0 +1,220 @@
+//! The `vectora` binary as a user runs it: exit codes, one-line errors, stdout contracts.
+
+mod common;
+
+use std::process::Command;
+
+use common::*;
+
+fn vectora() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vectora"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"));
+    c
+}
+
+fn stderr_line(out: &std::process::Output) -> String {
+    let s = String::from_utf8_lossy(&out.stderr).to_string();
+    let errors: Vec<&str> = s.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(errors.len(), 1, "expected one error line, got: {s}");
+    errors[0].to_string()
+}
+
+#[test]
+fn run_prints_the_execution_output_and_writes_the_newsletter() {
+    let out = tempfile::tempdir().unwrap();
+    let result = vectora()
+        .args([
+            "run",
+            "--client",
+            "lai_weekly",
+            "--offline",
+            "--date",
+            FIXTURE_DATE,
+            "--store",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let stdout = String::from_utf8(result.stdout).unwrap();
+    let output: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(output["client_id"], "lai_weekly");
+    assert_eq!(output["run_date"], FIXTURE_DATE);
+    assert!(
+        out.path()
+            .join("newsletters/lai_weekly/2026/11/23/newsletter.html")
+            .is_file()
+    );
+    assert!(
+        String::from_utf8_lossy(&result.stderr).contains("▸ Plan"),
+        "progress goes to stderr"
+    );
+}
+
+#[test]
+fn unknown_client_is_one_line_naming_it() {
+    let out = tempfile::tempdir().unwrap();
+    let result = vectora()
+        .args([
+            "run",
+            "--client",
+            "nobody",
+            "--offline",
+            "--date",
+            FIXTURE_DATE,
+            "--store",
+        ])
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(1));
+    let line = stderr_line(&result);
+    assert!(
+        line.contains("InvalidInput") && line.contains("unknown client \"nobody\""),
+        "{line}"
+    );
+}
+
+#[test]
+fn a_typo_in_the_client_config_names_file_and_key() {
+    let config = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures(), config.path());
+    let path = config.path().join("clients/lai_weekly.yaml");
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("max_items_total:", "max_item_total:");
+    std::fs::write(&path, text).unwrap();
+    let result = vectora()
+        .args(["validate", "--config"])
+        .arg(config.path())
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(1));
+    let line = stderr_line(&result);
+    assert!(line.contains("lai_weekly.yaml: caps"), "{line}");
+    assert!(line.contains("max_item_total"), "{line}");
+}
+
+#[test]
+fn validate_accepts_the_shipped_configuration() {
+    let result = vectora().args(["validate"]).output().unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(String::from_utf8_lossy(&result.stdout).contains("ok   client lai_weekly"));
+}
+
+#[test]
+fn parse_prints_items_and_fails_cleanly_on_non_xml() {
+    let result = vectora()
+        .args([
+            "parse",
+            "fixtures/sources/captures/fiercepharma.xml",
+            "--source-url",
+            "https://www.fiercepharma.com/rss/xml",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(result.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(!lines.is_empty());
+    for item in &lines {
+        for key in [
+            "title",
+            "url",
+            "published",
+            "date_source",
+            "summary",
+            "text",
+            "authors",
+            "source",
+        ] {
+            assert!(item.get(key).is_some(), "{key} missing in {item}");
+        }
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.xml");
+    std::fs::write(&bad, "not xml at all").unwrap();
+    let result = vectora().arg("parse").arg(&bad).output().unwrap();
+    assert_eq!(result.status.code(), Some(1));
+    assert!(stderr_line(&result).contains("not a readable feed"));
+}
+
+#[test]
+fn step_runs_one_step_as_its_lambda_would() {
+    let out = tempfile::tempdir().unwrap();
+    let event = out.path().join("plan.json");
+    std::fs::write(
+        &event,
+        format!(r#"{{"client_id":"lai_weekly","run_date":"{FIXTURE_DATE}"}}"#),
+    )
+    .unwrap();
+    let result = vectora()
+        .args(["step", "plan", "--input"])
+        .arg(&event)
+        .arg("--store")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let output: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(
+        output["manifest_key"],
+        "runs/lai_weekly/2026-11-23/manifest.json"
+    );
+    assert!(
+        out.path()
+            .join("runs/lai_weekly/2026-11-23/manifest.json")
+            .is_file()
+    );
+
+    // fetch, the next step, reads the plan's source list entry as its event.
+    let fetch_event = serde_json::json!({"run": output["run"], "source": output["sources"][0]});
+    std::fs::write(&event, fetch_event.to_string()).unwrap();
+    let result = vectora()
+        .args(["step", "fetch", "--offline", "--input"])
+        .arg(&event)
+        .arg("--store")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let fetched: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert!(
+        out.path()
+            .join(fetched["raw_key"].as_str().unwrap())
+            .is_file()
+    );
+
+    std::fs::write(&event, r#"{"client_id": 3}"#).unwrap();
+    let result = vectora()
+        .args(["step", "plan", "--input"])
+        .arg(&event)
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(1));
+    assert!(stderr_line(&result).contains("InvalidInput: invalid plan input: client_id"));
+}

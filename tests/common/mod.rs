@@ -1,0 +1,74 @@
+//! Helpers shared by the integration tests: ports over a config directory and a temp store.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use vectora_inbox::editorial::TemplateEditor;
+use vectora_inbox::ports::metrics::MemoryMetrics;
+use vectora_inbox::ports::{Ports, SystemClock};
+use vectora_inbox::runner;
+use vectora_inbox::sources::CaptureFetcher;
+use vectora_inbox::store;
+
+pub const FIXTURE_DATE: &str = "2026-11-23";
+
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+}
+
+pub fn offline_ports(config: &Path, out: &Path) -> (Ports, Arc<MemoryMetrics>) {
+    let stores = store::open_local(config.to_str().unwrap(), out.to_str().unwrap()).unwrap();
+    let metrics = Arc::new(MemoryMetrics::default());
+    let ports = Ports {
+        fetcher: Arc::new(CaptureFetcher::new(stores.config.clone())),
+        stores,
+        editor: Arc::new(TemplateEditor),
+        clock: Arc::new(SystemClock),
+        metrics: metrics.clone(),
+    };
+    (ports, metrics)
+}
+
+/// Runs the shipped state machine for `lai_weekly` on the fixture week.
+pub async fn run_fixture(config: &Path, out: &Path) -> serde_json::Value {
+    let (ports, _) = offline_ports(config, out);
+    let input = serde_json::json!({"client_id": "lai_weekly", "run_date": FIXTURE_DATE});
+    runner::execute(runner::DEFINITION, ports, input, "lai_weekly-test", None)
+        .await
+        .expect("definition loads")
+        .expect("execution succeeds")
+}
+
+/// Copies a directory tree (to break one file of a fixture set without touching the original).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Every file under `root`, as relative paths, sorted.
+pub fn files(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let p = entry.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.strip_prefix(root).unwrap().to_path_buf());
+            }
+        }
+    }
+    out.sort();
+    out
+}

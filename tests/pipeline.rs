@@ -1,0 +1,223 @@
+//! The whole state machine on the recorded fixtures, through the local runner.
+
+mod common;
+
+use std::collections::HashSet;
+
+use common::*;
+
+fn newsletter_dir(out: &std::path::Path) -> std::path::PathBuf {
+    out.join("newsletters/lai_weekly/2026/11/23")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixture_week_produces_a_complete_newsletter() {
+    let out = tempfile::tempdir().unwrap();
+    let output = run_fixture(&fixtures(), out.path()).await;
+    for key in [
+        "items_analyzed",
+        "items_matched",
+        "items_selected",
+        "sections_generated",
+    ] {
+        assert!(output[key].as_u64().unwrap() > 0, "{key} in {output}");
+    }
+    assert_eq!(output["statusCode"], 200);
+    assert_eq!(output["sources_failed"], 0);
+    assert_eq!(output["bedrock_calls"], 0);
+    let dir = newsletter_dir(out.path());
+    assert_eq!(
+        output["output_path"],
+        dir.join("newsletter.md").display().to_string()
+    );
+    for f in [
+        "newsletter.md",
+        "newsletter.html",
+        "newsletter.json",
+        "report.json",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+
+    let md = std::fs::read_to_string(dir.join("newsletter.md")).unwrap();
+    assert!(md.starts_with("# LAI Intelligence Weekly\n"), "{md}");
+    assert!(md.contains("## TL;DR"));
+    assert!(md.contains("items selected from"), "intro missing");
+    assert!(
+        md.contains("**Scope** · Period: 2026-11-16 to 2026-11-22"),
+        "scope footer missing"
+    );
+    let sections: Vec<&str> = md
+        .split("\n## ")
+        .skip(1)
+        .filter(|s| !s.starts_with("TL;DR"))
+        .collect();
+    assert!(sections.len() >= 2, "expected at least two sections");
+    for s in &sections {
+        assert!(s.contains("\n### ["), "section without items: {s}");
+    }
+
+    // Every link in the newsletter is the URL of an input item.
+    let mut input_urls = HashSet::new();
+    let normalized = out.path().join("runs/lai_weekly/2026-11-23/normalized");
+    for f in std::fs::read_dir(normalized).unwrap() {
+        for line in std::fs::read_to_string(f.unwrap().path()).unwrap().lines() {
+            let item: serde_json::Value = serde_json::from_str(line).unwrap();
+            input_urls.insert(item["url"].as_str().unwrap().to_string());
+        }
+    }
+    let links: Vec<&str> = md
+        .split("](")
+        .skip(1)
+        .map(|s| &s[..s.find(')').unwrap()])
+        .collect();
+    assert_eq!(
+        links.len() as u64,
+        output["items_selected"].as_u64().unwrap()
+    );
+    for link in links {
+        assert!(input_urls.contains(link), "{link} is not an input URL");
+    }
+
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["funnel"]["items_selected"], output["items_selected"]);
+    assert_eq!(report["sources"].as_array().unwrap().len(), 9);
+    assert!(
+        report["sources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["status"] == "ok")
+    );
+    let decisions = report["decisions"].as_array().unwrap();
+    assert_eq!(
+        decisions.len() as u64,
+        output["items_matched"].as_u64().unwrap()
+    );
+    assert!(
+        decisions
+            .iter()
+            .all(|d| !d["reasons"].as_array().unwrap().is_empty())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_write_byte_identical_objects() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    run_fixture(&fixtures(), a.path()).await;
+    run_fixture(&fixtures(), b.path()).await;
+    let files_a = files(a.path());
+    assert_eq!(files_a, files(b.path()));
+    let mut compared = 0;
+    for f in &files_a {
+        let name = f.file_name().unwrap().to_str().unwrap();
+        // Only these two carry timings.
+        if name == "report.json" || name == "manifest.json" {
+            continue;
+        }
+        let (x, y) = (
+            std::fs::read(a.path().join(f)).unwrap(),
+            std::fs::read(b.path().join(f)).unwrap(),
+        );
+        assert!(x == y, "{} differs between runs", f.display());
+        compared += 1;
+    }
+    assert!(compared > 20, "only {compared} files compared");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_source_is_reported_and_the_newsletter_still_ships() {
+    let config = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures(), config.path());
+    std::fs::write(
+        config.path().join("sources/captures/endpoints.xml"),
+        "this is not XML <<<",
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = run_fixture(config.path(), out.path()).await;
+    assert_eq!(output["sources_failed"], 1);
+    assert!(output["items_selected"].as_u64().unwrap() > 0);
+    let dir = newsletter_dir(out.path());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let failed: Vec<&serde_json::Value> = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["status"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["source_id"], "endpoints");
+    assert_eq!(failed[0]["error"], "SourceUnavailable");
+    assert!(
+        failed[0]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("not a readable feed"),
+        "{}",
+        failed[0]["cause"]
+    );
+    // Raw first: the broken bytes were kept for a later re-normalize.
+    assert!(
+        out.path()
+            .join("runs/lai_weekly/2026-11-23/raw/endpoints.xml")
+            .is_file()
+    );
+    let md = std::fs::read_to_string(dir.join("newsletter.md")).unwrap();
+    assert!(
+        md.contains("Not available this run: Endpoints News."),
+        "{md}"
+    );
+    assert!(md.contains("Endpoints News (unavailable this run)"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_feed_is_a_healthy_source_with_no_items() {
+    let config = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures(), config.path());
+    std::fs::write(
+        config.path().join("sources/captures/endpoints.xml"),
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Endpoints</title></channel></rss>"#,
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let output = run_fixture(config.path(), out.path()).await;
+    assert_eq!(output["sources_failed"], 0);
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(newsletter_dir(out.path()).join("report.json")).unwrap(),
+    )
+    .unwrap();
+    let endpoints = report["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["source_id"] == "endpoints")
+        .unwrap();
+    assert_eq!(endpoints["items"], 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_client_fails_the_execution_with_invalid_input() {
+    let out = tempfile::tempdir().unwrap();
+    let (ports, _) = offline_ports(&fixtures(), out.path());
+    let input = serde_json::json!({"client_id": "nobody", "run_date": FIXTURE_DATE});
+    let failure =
+        vectora_inbox::runner::execute(vectora_inbox::runner::DEFINITION, ports, input, "x", None)
+            .await
+            .unwrap()
+            .unwrap_err();
+    assert_eq!(failure.error, "InvalidInput");
+    assert!(
+        failure.cause.contains("unknown client \"nobody\""),
+        "{}",
+        failure.cause
+    );
+    assert!(
+        failure.cause.contains("lai_weekly"),
+        "known clients listed: {}",
+        failure.cause
+    );
+}

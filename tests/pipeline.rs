@@ -221,3 +221,77 @@ async fn an_unknown_client_fails_the_execution_with_invalid_input() {
         failure.cause
     );
 }
+
+/// An editor that is always throttled, as Bedrock is on a bad day.
+struct ThrottledEditor {
+    calls: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl vectora_inbox::ports::Editor for ThrottledEditor {
+    fn name(&self) -> &'static str {
+        "throttled"
+    }
+
+    async fn write_section(
+        &self,
+        _brief: &vectora_inbox::ports::editor::SectionBrief<'_>,
+    ) -> vectora_inbox::Result<vectora_inbox::model::SectionDraft> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Err(vectora_inbox::Error::Throttled(
+            "ThrottlingException: Too many requests".into(),
+        ))
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persistently_throttled_editor_falls_back_to_the_template_after_backoff() {
+    use chrono::TimeZone;
+    let out = tempfile::tempdir().unwrap();
+    let (mut ports, _) = offline_ports(&fixtures(), out.path());
+    let editor = std::sync::Arc::new(ThrottledEditor {
+        calls: Default::default(),
+    });
+    let clock = std::sync::Arc::new(vectora_inbox::ports::VirtualClock::new(
+        chrono::Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 0).unwrap(),
+    ));
+    ports.editor = editor.clone();
+    ports.clock = clock.clone();
+    let input = serde_json::json!({"client_id": "lai_weekly", "run_date": FIXTURE_DATE});
+    let output = vectora_inbox::runner::execute(
+        vectora_inbox::runner::DEFINITION,
+        ports,
+        input,
+        "throttle",
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let sections = output["sections_generated"].as_u64().unwrap() as usize;
+    assert!(sections >= 2);
+    // The definition retries Throttled 5 times after the first attempt, per section.
+    assert_eq!(
+        editor.calls.load(std::sync::atomic::Ordering::SeqCst),
+        sections * 6
+    );
+    // Full jitter: each wait is at most its capped exponential delay (5, 10, 20, 40, 60 s).
+    let sleeps = clock.sleeps();
+    assert_eq!(sleeps.len(), sections * 5);
+    assert!(sleeps.iter().all(|d| d.as_secs_f64() <= 60.0));
+
+    let report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(newsletter_dir(out.path()).join("report.json")).unwrap(),
+    )
+    .unwrap();
+    for s in report["sections"].as_array().unwrap() {
+        assert_eq!(s["editor"], "template");
+        let reason = s["fallback_reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("Throttled: throttled: ThrottlingException"),
+            "{reason}"
+        );
+    }
+    let md = std::fs::read_to_string(newsletter_dir(out.path()).join("newsletter.md")).unwrap();
+    assert!(md.contains("## Regulatory Updates"));
+}

@@ -170,3 +170,6 @@ pub(crate) async fn get_jsonl<T: DeserializeOwned>(
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests;

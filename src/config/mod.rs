@@ -144,54 +144,29 @@ pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<Cli
     }
 
     let refs = &client.watch_lists;
-    let companies: CompanyScope = load_ref(
+    let mut refs_loader = RefLoader {
         store,
-        &client_file,
-        "watch_lists.companies",
-        &scope_key(&refs.companies),
-        &mut digest,
-    )
-    .await?;
-    let molecules: MoleculeScope = load_ref(
-        store,
-        &client_file,
-        "watch_lists.molecules",
-        &scope_key(&refs.molecules),
-        &mut digest,
-    )
-    .await?;
-    let trademarks: TrademarkScope = load_ref(
-        store,
-        &client_file,
-        "watch_lists.trademarks",
-        &scope_key(&refs.trademarks),
-        &mut digest,
-    )
-    .await?;
-    let technologies: TechnologyScope = load_ref(
-        store,
-        &client_file,
-        "watch_lists.technologies",
-        &scope_key(&refs.technologies),
-        &mut digest,
-    )
-    .await?;
-    let exclusions: ExclusionScope = load_ref(
-        store,
-        &client_file,
-        "watch_lists.exclusions",
-        &scope_key(&refs.exclusions),
-        &mut digest,
-    )
-    .await?;
-    let scoring: ScoringRules = load_ref(
-        store,
-        &client_file,
-        "scoring",
-        &scoring_key(&client.scoring),
-        &mut digest,
-    )
-    .await?;
+        referrer: &client_file,
+        digest: &mut digest,
+    };
+    let companies: CompanyScope = refs_loader
+        .load("watch_lists.companies", &scope_key(&refs.companies))
+        .await?;
+    let molecules: MoleculeScope = refs_loader
+        .load("watch_lists.molecules", &scope_key(&refs.molecules))
+        .await?;
+    let trademarks: TrademarkScope = refs_loader
+        .load("watch_lists.trademarks", &scope_key(&refs.trademarks))
+        .await?;
+    let technologies: TechnologyScope = refs_loader
+        .load("watch_lists.technologies", &scope_key(&refs.technologies))
+        .await?;
+    let exclusions: ExclusionScope = refs_loader
+        .load("watch_lists.exclusions", &scope_key(&refs.exclusions))
+        .await?;
+    let scoring: ScoringRules = refs_loader
+        .load("scoring", &scoring_key(&client.scoring))
+        .await?;
 
     let watch = WatchLists {
         companies,
@@ -229,35 +204,42 @@ async fn read_required(store: &dyn ObjectStore, key: &str, what: &str) -> Result
     })
 }
 
-async fn load_ref<T: serde::de::DeserializeOwned>(
-    store: &dyn ObjectStore,
-    referrer: &str,
-    ref_path: &str,
-    key: &str,
-    digest: &mut Sha256,
-) -> Result<T> {
-    let file = store.locate(key);
-    let id = key
-        .rsplit('/')
-        .next()
-        .unwrap_or(key)
-        .trim_end_matches(".yaml");
-    if !is_valid_id(id) {
-        return Err(Error::config(
-            referrer,
-            ref_path,
-            format!("{id:?} is not a valid id: expected lower-case letters, digits and _"),
-        ));
+/// Loads the files a client config refers to, naming the referring key when one is missing.
+struct RefLoader<'a> {
+    store: &'a dyn ObjectStore,
+    referrer: &'a str,
+    digest: &'a mut Sha256,
+}
+
+impl RefLoader<'_> {
+    async fn load<T: serde::de::DeserializeOwned>(
+        &mut self,
+        ref_path: &str,
+        key: &str,
+    ) -> Result<T> {
+        let file = self.store.locate(key);
+        let id = key
+            .rsplit('/')
+            .next()
+            .unwrap_or(key)
+            .trim_end_matches(".yaml");
+        if !is_valid_id(id) {
+            return Err(Error::config(
+                self.referrer,
+                ref_path,
+                format!("{id:?} is not a valid id: expected lower-case letters, digits and _"),
+            ));
+        }
+        let Some(bytes) = self.store.get(key).await? else {
+            return Err(Error::config(
+                self.referrer,
+                ref_path,
+                format!("{id:?} refers to {file}, which does not exist"),
+            ));
+        };
+        self.digest.update(&bytes);
+        yaml::parse(&file, &utf8(&file, &bytes)?)
     }
-    let Some(bytes) = store.get(key).await? else {
-        return Err(Error::config(
-            referrer,
-            ref_path,
-            format!("{id:?} refers to {file}, which does not exist"),
-        ));
-    };
-    digest.update(&bytes);
-    yaml::parse(&file, &utf8(&file, &bytes)?)
 }
 
 fn utf8(file: &str, bytes: &[u8]) -> Result<String> {
@@ -468,56 +450,58 @@ fn entry_of(path: &str) -> &str {
     path.find("].").map_or(path, |i| &path[..=i])
 }
 
+/// `(path, term)` for every name and alias of a list: `companies[3].name`,
+/// `companies[3].aliases[1]`, ...
+fn names_and_aliases<'a>(
+    list: &'a str,
+    name_key: &'a str,
+    entries: impl Iterator<Item = (&'a str, &'a [String])> + 'a,
+) -> impl Iterator<Item = (String, &'a str)> + 'a {
+    entries.enumerate().flat_map(move |(i, (name, aliases))| {
+        std::iter::once((format!("{list}[{i}].{name_key}"), name)).chain(
+            aliases
+                .iter()
+                .enumerate()
+                .map(move |(j, a)| (format!("{list}[{i}].aliases[{j}]"), a.as_str())),
+        )
+    })
+}
+
 fn validate_watch(store: &dyn ObjectStore, refs: &WatchListRefs, w: &WatchLists) -> Result<()> {
-    let f = store.locate(&scope_key(&refs.companies));
+    let companies = w
+        .companies
+        .companies
+        .iter()
+        .map(|c| (c.name.as_str(), c.aliases.as_slice()));
     unique_terms(
-        &f,
-        w.companies.companies.iter().enumerate().flat_map(|(i, c)| {
-            std::iter::once((format!("companies[{i}].name"), c.name.as_str())).chain(
-                c.aliases
-                    .iter()
-                    .enumerate()
-                    .map(move |(j, a)| (format!("companies[{i}].aliases[{j}]"), a.as_str())),
-            )
-        }),
+        &store.locate(&scope_key(&refs.companies)),
+        names_and_aliases("companies", "name", companies),
     )?;
-    let f = store.locate(&scope_key(&refs.molecules));
+    let molecules = w
+        .molecules
+        .molecules
+        .iter()
+        .map(|m| (m.name.as_str(), m.aliases.as_slice()));
     unique_terms(
-        &f,
-        w.molecules.molecules.iter().enumerate().flat_map(|(i, m)| {
-            std::iter::once((format!("molecules[{i}].name"), m.name.as_str())).chain(
-                m.aliases
-                    .iter()
-                    .enumerate()
-                    .map(move |(j, a)| (format!("molecules[{i}].aliases[{j}]"), a.as_str())),
-            )
-        }),
+        &store.locate(&scope_key(&refs.molecules)),
+        names_and_aliases("molecules", "name", molecules),
     )?;
-    let f = store.locate(&scope_key(&refs.technologies));
+    let technologies = w
+        .technologies
+        .technologies
+        .iter()
+        .map(|t| (t.term.as_str(), t.aliases.as_slice()));
     unique_terms(
-        &f,
-        w.technologies
-            .technologies
-            .iter()
-            .enumerate()
-            .flat_map(|(i, t)| {
-                std::iter::once((format!("technologies[{i}].term"), t.term.as_str())).chain(
-                    t.aliases
-                        .iter()
-                        .enumerate()
-                        .map(move |(j, a)| (format!("technologies[{i}].aliases[{j}]"), a.as_str())),
-                )
-            }),
+        &store.locate(&scope_key(&refs.technologies)),
+        names_and_aliases("technologies", "term", technologies),
     )?;
+    let trademarks = w
+        .trademarks
+        .trademarks
+        .iter()
+        .map(|t| (t.name.as_str(), &[][..]));
     let f = store.locate(&scope_key(&refs.trademarks));
-    unique_terms(
-        &f,
-        w.trademarks
-            .trademarks
-            .iter()
-            .enumerate()
-            .map(|(i, t)| (format!("trademarks[{i}].name"), t.name.as_str())),
-    )?;
+    unique_terms(&f, names_and_aliases("trademarks", "name", trademarks))?;
     let molecule_names: HashSet<&str> = w
         .molecules
         .molecules
@@ -772,4 +756,117 @@ fn validate_sections(file: &str, c: &ClientConfig, s: &ScoringRules) -> Result<(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{LocalDirStore, MemoryStore};
+
+    /// The fixture configuration, copied into memory with one file edited.
+    async fn fixtures_with(key: &str, edit: impl Fn(String) -> String) -> MemoryStore {
+        let src = LocalDirStore::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures"));
+        let store = MemoryStore::new();
+        for k in src.list("").await.unwrap() {
+            let mut bytes = src.get(&k).await.unwrap().unwrap();
+            if k == key {
+                bytes = edit(String::from_utf8(bytes).unwrap()).into_bytes();
+            }
+            store.put(&k, bytes, "x").await.unwrap();
+        }
+        store
+    }
+
+    async fn error_of(key: &str, edit: impl Fn(String) -> String) -> String {
+        let store = fixtures_with(key, edit).await;
+        load_client(&store, "lai_weekly")
+            .await
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[tokio::test]
+    async fn the_fixture_configuration_loads() {
+        let store = fixtures_with("", |s| s).await;
+        let bundle = load_client(&store, "lai_weekly").await.unwrap();
+        assert_eq!(bundle.sources.len(), bundle.client.sources.len());
+        assert_eq!(bundle.digest.len(), 64);
+    }
+
+    #[tokio::test]
+    async fn cross_file_references_are_checked_and_named() {
+        let err = error_of("clients/lai_weekly.yaml", |s| {
+            s.replace("  - endpoints\n", "  - endpoint\n")
+        })
+        .await;
+        assert!(
+            err.contains("lai_weekly.yaml: sources[") && err.contains("\"endpoint\" is not in"),
+            "{err}"
+        );
+
+        let err = error_of("clients/lai_weekly.yaml", |s| {
+            s.replace("scoring: lai_scoring", "scoring: nope")
+        })
+        .await;
+        assert!(
+            err.contains("lai_weekly.yaml: scoring: \"nope\" refers to memory:scoring/nope.yaml"),
+            "{err}"
+        );
+
+        let err = error_of("clients/lai_weekly.yaml", |s| {
+            s.replace("event_types: [clinical]", "event_types: [clinicl]")
+        })
+        .await;
+        assert!(
+            err.contains("sections[2].event_types[0]: \"clinicl\" is not an event type"),
+            "{err}"
+        );
+
+        let err = error_of("scoring/lai_scoring.yaml", |s| {
+            s.replacen("  hr:", "  hrr:", 1)
+        })
+        .await;
+        assert!(err.contains("penalties"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn values_out_of_range_say_what_is_expected() {
+        let err = error_of("clients/lai_weekly.yaml", |s| {
+            s.replace("period_days: 7", "period_days: 400")
+        })
+        .await;
+        assert!(
+            err.ends_with("period_days: 400 is out of range: expected 1 to 92 days"),
+            "{err}"
+        );
+        let err = error_of("clients/lai_weekly.yaml", |s| {
+            s.replace("cron(0 8 ? * MON *)", "0 8 * * 1")
+        })
+        .await;
+        assert!(
+            err.contains("schedule.cron") && err.contains("EventBridge cron"),
+            "{err}"
+        );
+        let err = error_of("clients/lai_weekly.yaml", |s| {
+            s.replace("client_id: lai_weekly", "client_id: lai")
+        })
+        .await;
+        assert!(
+            err.contains("client_id: \"lai\" must equal the file name"),
+            "{err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_alias_shared_by_two_entries_is_refused() {
+        let err = error_of("scopes/lai_molecules.yaml", |s| {
+            s.replacen(
+                "molecules:\n",
+                "molecules:\n  - name: Risperidone-X\n    aliases: [\"risperidone\"]\n",
+                1,
+            )
+        })
+        .await;
+        assert!(err.contains("duplicates"), "{err}");
+    }
 }

@@ -2,7 +2,7 @@
 //! total caps, with no empty section; every item left out keeps the reason why.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::config::{ClientConfig, SortBy};
 use crate::model::{ScoredItem, SelectedSection};
@@ -22,8 +22,15 @@ fn by_rank(a: &ScoredItem, b: &ScoredItem) -> Ordering {
         .then_with(|| a.matched.item.id.cmp(&b.matched.item.id))
 }
 
-pub fn select(client: &ClientConfig, items: Vec<ScoredItem>) -> Chosen {
+/// Selects sections. `must_keep` names the analyst's rule an item satisfies, if any: such an
+/// item is never cut by a cap (a section grows to hold them all).
+pub fn select(
+    client: &ClientConfig,
+    items: Vec<ScoredItem>,
+    must_keep: &dyn Fn(&ScoredItem) -> Option<String>,
+) -> Chosen {
     let mut dropped = Vec::new();
+    let mut kept_ids: HashSet<String> = HashSet::new();
     let mut per_section: Vec<Vec<ScoredItem>> = vec![Vec::new(); client.sections.len()];
     let mut items = items;
     items.sort_by(by_rank);
@@ -58,8 +65,23 @@ pub fn select(client: &ClientConfig, items: Vec<ScoredItem>) -> Chosen {
         let mut chosen: Vec<ScoredItem> = Vec::new();
         let mut deferred: Vec<ScoredItem> = Vec::new();
         let mut per_source: HashMap<String, usize> = HashMap::new();
-        for item in candidates {
-            if chosen.len() >= config.max_items {
+        let mut rest_candidates = Vec::new();
+        for mut item in candidates {
+            match must_keep(&item) {
+                Some(rule) => {
+                    item.reasons.push(format!("always kept: {rule}"));
+                    kept_ids.insert(item.matched.item.id.clone());
+                    *per_source
+                        .entry(item.matched.item.source.clone())
+                        .or_default() += 1;
+                    chosen.push(item);
+                }
+                None => rest_candidates.push(item),
+            }
+        }
+        let max_items = config.max_items.max(chosen.len());
+        for item in rest_candidates {
+            if chosen.len() >= max_items {
                 deferred.push(item);
                 continue;
             }
@@ -77,7 +99,7 @@ pub fn select(client: &ClientConfig, items: Vec<ScoredItem>) -> Chosen {
         deferred.sort_by(by_rank);
         let mut rest = Vec::new();
         for mut item in deferred {
-            if chosen.len() < config.max_items {
+            if chosen.len() < max_items {
                 chosen.push(item);
             } else {
                 item.reasons.push(format!(
@@ -92,18 +114,21 @@ pub fn select(client: &ClientConfig, items: Vec<ScoredItem>) -> Chosen {
         picked.push(chosen);
     }
 
-    // Total cap: drop the lowest-ranked items overall, but never a section's last item.
+    // Total cap: drop the lowest-ranked items overall, but never a section's last item nor an
+    // item an analyst's rule keeps.
     let mut total: usize = picked.iter().map(Vec::len).sum();
     while total > client.caps.max_items_total {
         let worst = picked
             .iter()
             .enumerate()
             .filter(|(_, s)| s.len() > 1)
-            .filter_map(|(i, s)| s.last().map(|item| (i, item)))
-            .min_by(|a, b| by_rank(b.1, a.1))
-            .map(|(i, _)| i);
-        let Some(i) = worst else { break };
-        if let Some(mut item) = picked[i].pop() {
+            .flat_map(|(i, s)| s.iter().enumerate().map(move |(j, item)| (i, j, item)))
+            .filter(|(_, _, item)| !kept_ids.contains(&item.matched.item.id))
+            .min_by(|a, b| by_rank(b.2, a.2))
+            .map(|(i, j, _)| (i, j));
+        let Some((i, j)) = worst else { break };
+        {
+            let mut item = picked[i].remove(j);
             item.reasons.push(format!(
                 "dropped: the newsletter is full ({} items at most)",
                 client.caps.max_items_total
@@ -179,6 +204,10 @@ mod tests {
                 max_items_total: max_total,
                 max_source_share: 0.5,
             },
+            always_keep: AlwaysKeep {
+                core_company_events: vec![],
+                trademark_events: vec![],
+            },
             editor: EditorConfig {
                 summary_max_chars: 300,
                 tldr_max_items: 3,
@@ -188,6 +217,54 @@ mod tests {
                 timezone: "UTC".into(),
             },
         }
+    }
+
+    fn select_plain(client: &ClientConfig, items: Vec<ScoredItem>) -> Chosen {
+        select(client, items, &|_| None)
+    }
+
+    #[test]
+    fn an_item_kept_by_an_analyst_rule_survives_full_sections_and_the_total_cap() {
+        let keep = |i: &ScoredItem| (i.matched.item.id == "r3").then(|| "core company".to_string());
+        let items = || {
+            vec![
+                scored("r1", "regulatory", 50.0, "a"),
+                scored("r2", "regulatory", 49.0, "b"),
+                scored("r3", "regulatory", 11.0, "c"),
+                scored("d1", "partnership", 40.0, "a"),
+            ]
+        };
+        let chosen = select(&client(20), items(), &keep);
+        let ids: Vec<&str> = chosen.sections[0]
+            .items
+            .iter()
+            .map(|i| i.matched.item.id.as_str())
+            .collect();
+        assert_eq!(
+            ids,
+            ["r1", "r3"],
+            "r3 takes a slot from a better-scored item"
+        );
+        assert!(
+            chosen.sections[0].items[1]
+                .reasons
+                .iter()
+                .any(|r| r == "always kept: core company")
+        );
+        let all_kept = |_: &ScoredItem| Some("rule".to_string());
+        let chosen = select(&client(20), items(), &all_kept);
+        assert_eq!(
+            chosen.sections[0].items.len(),
+            3,
+            "the section grows past max_items 2 to keep them all"
+        );
+        let chosen = select(&client(2), items(), &keep);
+        let ids: Vec<Vec<&str>> = chosen
+            .sections
+            .iter()
+            .map(|s| s.items.iter().map(|i| i.matched.item.id.as_str()).collect())
+            .collect();
+        assert_eq!(ids, vec![vec!["r3"], vec!["d1"]]);
     }
 
     fn scored(id: &str, event: &str, score: f64, source: &str) -> ScoredItem {
@@ -211,7 +288,7 @@ mod tests {
 
     #[test]
     fn items_go_to_the_first_accepting_section_best_first_and_empty_sections_vanish() {
-        let chosen = select(
+        let chosen = select_plain(
             &client(20),
             vec![
                 scored("r1", "regulatory", 20.0, "a"),
@@ -239,7 +316,7 @@ mod tests {
 
     #[test]
     fn one_source_cannot_take_a_section_while_others_have_candidates() {
-        let chosen = select(
+        let chosen = select_plain(
             &client(20),
             vec![
                 scored("a1", "partnership", 40.0, "a"),
@@ -255,7 +332,7 @@ mod tests {
             .collect();
         // share cap = floor(4 * 0.5) = 2 for source a first, b fills, then a3 fills the rest.
         assert_eq!(deals, ["a1", "a2", "a3", "b1"]);
-        let chosen = select(
+        let chosen = select_plain(
             &client(20),
             vec![
                 scored("a1", "partnership", 40.0, "a"),
@@ -272,7 +349,7 @@ mod tests {
 
     #[test]
     fn total_cap_keeps_one_item_per_section() {
-        let chosen = select(
+        let chosen = select_plain(
             &client(2),
             vec![
                 scored("r1", "regulatory", 50.0, "a"),

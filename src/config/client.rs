@@ -22,6 +22,8 @@ pub struct ClientConfig {
     /// Sections in priority order: an item goes to the first whose event types include its own.
     pub sections: Vec<SectionConfig>,
     pub caps: Caps,
+    /// The analyst's rules: items that no cap may cut.
+    pub always_keep: AlwaysKeep,
     pub editor: EditorConfig,
     pub schedule: ScheduleConfig,
 }
@@ -69,6 +71,17 @@ pub struct Caps {
     /// Largest share of a section's slots one source may take while other sources have
     /// candidates (0 < share ≤ 1).
     pub max_source_share: f64,
+}
+
+/// Relevant items that are kept whatever the caps say (a section grows to hold them), unless
+/// negative evidence (an exclusion penalty) was found in them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlwaysKeep {
+    /// Event types that are always kept when a core-tier company is named (or implied).
+    pub core_company_events: Vec<String>,
+    /// Event types that are always kept when a watch-list trademark is named.
+    pub trademark_events: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -16,7 +16,8 @@ use sha2::{Digest, Sha256};
 
 pub use catalog::{Catalog, SourceDef, SourceKind};
 pub use client::{
-    Caps, ClientConfig, EditorConfig, ScheduleConfig, SectionConfig, SortBy, WatchListRefs,
+    AlwaysKeep, Caps, ClientConfig, EditorConfig, ScheduleConfig, SectionConfig, SortBy,
+    WatchListRefs,
 };
 pub use scopes::{
     Company, CompanyScope, CompanyTier, ExclusionGroup, ExclusionScope, Molecule, MoleculeScope,
@@ -716,6 +717,29 @@ fn validate_sections(file: &str, c: &ClientConfig, s: &ScoringRules) -> Result<(
         .map(|e| e.id.as_str())
         .chain(["other", "*"])
         .collect();
+    for (key, types) in [
+        (
+            "always_keep.core_company_events",
+            &c.always_keep.core_company_events,
+        ),
+        (
+            "always_keep.trademark_events",
+            &c.always_keep.trademark_events,
+        ),
+    ] {
+        for (j, t) in types.iter().enumerate() {
+            ensure(
+                known.contains(t.as_str()) && t != "*",
+                file,
+                format!("{key}[{j}]"),
+                || {
+                    format!(
+                        "{t:?} is not an event type of the scoring rules (known: {known:?}; \"*\" is not allowed here)"
+                    )
+                },
+            )?;
+        }
+    }
     let mut ids = HashSet::new();
     let last = c.sections.len() - 1;
     for (i, sec) in c.sections.iter().enumerate() {

@@ -3,11 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::{RunContext, SectionTask, elapsed_ms, get_jsonl, put_json};
+use crate::config::CompanyTier;
 use crate::config::load_client;
 use crate::error::Result;
 use crate::keys;
 use crate::matching::Matcher;
-use crate::model::{MatchedItem, Selection};
+use crate::model::{MatchedItem, ScoredItem, Selection};
 use crate::ports::Ports;
 use crate::scoring::Scorer;
 use crate::selection::select;
@@ -51,7 +52,32 @@ pub async fn run(ports: &Ports, input: ScoreInput) -> Result<ScoreOutput> {
         })
         .collect();
     let items_relevant = scored.iter().filter(|s| s.relevant).count();
-    let chosen = select(&bundle.client, scored);
+    let rules = &bundle.client.always_keep;
+    let must_keep = |item: &ScoredItem| {
+        // The rules override caps, not negative evidence: an oral pill's filing that merely
+        // mentions an injectable brand is not kept by them.
+        if item.breakdown.iter().any(|l| l.rule == "penalty") {
+            return None;
+        }
+        let event = &item.matched.event_type;
+        let entities = &item.matched.entities;
+        if rules.core_company_events.contains(event) {
+            let core = entities
+                .companies
+                .iter()
+                .find(|c| matcher.company_tier(c) == Some(CompanyTier::Core));
+            if let Some(company) = core {
+                return Some(format!("{event} event of core company {company}"));
+            }
+        }
+        if rules.trademark_events.contains(event)
+            && let Some(tm) = entities.trademarks.iter().next()
+        {
+            return Some(format!("{event} event naming trademark {tm}"));
+        }
+        None
+    };
+    let chosen = select(&bundle.client, scored, &must_keep);
     let selection = Selection {
         client_id: run.client_id.clone(),
         run_date: run.run_date,

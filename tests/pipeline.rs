@@ -295,3 +295,32 @@ async fn a_persistently_throttled_editor_falls_back_to_the_template_after_backof
     let md = std::fs::read_to_string(newsletter_dir(out.path()).join("newsletter.md")).unwrap();
     assert!(md.contains("## Regulatory Updates"));
 }
+
+/// The items the replaced system dropped, and the noise it kept (see fixtures/sources/README.md).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fixture_newsletter_keeps_what_the_old_system_missed_and_drops_its_noise() {
+    let out = tempfile::tempdir().unwrap();
+    run_fixture(&fixtures(), out.path()).await;
+    let md = std::fs::read_to_string(newsletter_dir(out.path()).join("newsletter.md")).unwrap();
+    for wanted in [
+        "MedinCell and Sanofi sign global license agreement",
+        "Nanexa awarded EUR 2.5 million EIC Accelerator grant",
+        "FDA approves label expansion for Teva’s Uzedy",
+        "Camurus submits New Drug Application",
+    ] {
+        assert!(md.contains(wanted), "missing: {wanted}");
+    }
+    for noise in [
+        "appoints Claire Vautrin",
+        "half-year results",
+        "to present at",
+        "oral aripiprazole tablet",
+        "We are hiring",
+        "once-daily pill",
+    ] {
+        assert!(
+            !md.to_lowercase().contains(&noise.to_lowercase()),
+            "noise kept: {noise}"
+        );
+    }
+}

@@ -325,6 +325,9 @@ fn parse(
     for w in &parsed.warnings {
         eprintln!("warning: {}: {w}", file.display());
     }
+    if parsed.items.is_empty() && parsed.warnings.is_empty() {
+        eprintln!("warning: {}: the feed has no entries", file.display());
+    }
     Ok(())
 }
 
@@ -388,6 +391,9 @@ async fn classify(
             source: input.source.clone(),
             also_in: vec![],
         };
+        let in_window = item
+            .published
+            .is_none_or(|p| p >= window.window_start && p < window.window_end);
         let findings = matcher.find(&item);
         let tier = bundle.source(&item.source).map_or(3, |s| s.tier);
         let scored = scorer.score(
@@ -399,6 +405,14 @@ async fn classify(
             },
             tier,
         );
+        let mut scored = scored;
+        if !in_window {
+            scored.relevant = false;
+            scored.reasons.push(format!(
+                "dropped: published outside the run window [{}, {})",
+                window.window_start, window.window_end
+            ));
+        }
         let section = scored
             .relevant
             .then(|| {

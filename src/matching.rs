@@ -110,7 +110,7 @@ impl Matcher {
         for c in &watch.companies.companies {
             for name in std::iter::once(&c.name).chain(&c.aliases) {
                 let folded = fold(name);
-                if let Some(stripped) = strip_legal_suffix(&folded) {
+                if let Some(stripped) = strip_legal_suffix(name, &folded) {
                     add(stripped, info(TermKind::Company, &c.name, name));
                 }
                 add(folded, info(TermKind::Company, &c.name, name));
@@ -296,11 +296,27 @@ impl Matcher {
     }
 }
 
-fn strip_legal_suffix(folded: &str) -> Option<String> {
-    LEGAL_SUFFIXES.iter().find_map(|suffix| {
-        let stripped = folded.strip_suffix(suffix)?.strip_suffix(' ')?;
-        (!stripped.is_empty()).then(|| stripped.to_string())
-    })
+/// The name without its trailing legal suffixes ("Hypothetical Bio Co., Ltd." → "hypothetical
+/// bio"), longest suffix first. `None` when nothing was stripped or nothing would remain, and
+/// for names ending in "& Co": there "Co" is part of the name (Merck & Co is not Merck KGaA).
+fn strip_legal_suffix(original: &str, folded: &str) -> Option<String> {
+    if original
+        .trim_end_matches(['.', ' '])
+        .to_ascii_lowercase()
+        .ends_with("& co")
+    {
+        return None;
+    }
+    let mut suffixes: Vec<&str> = LEGAL_SUFFIXES.to_vec();
+    suffixes.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut current = folded.to_string();
+    while let Some(stripped) = suffixes.iter().find_map(|suffix| {
+        let rest = current.strip_suffix(suffix)?.strip_suffix(' ')?;
+        (!rest.is_empty()).then(|| rest.to_string())
+    }) {
+        current = stripped;
+    }
+    (current != folded).then_some(current)
 }
 
 #[cfg(test)]
@@ -500,6 +516,20 @@ pub(crate) mod tests {
             BTreeSet::from(["Camurus AB".to_string()])
         );
         assert_eq!(f.event_type, "partnership");
+    }
+
+    #[test]
+    fn legal_suffixes_strip_longest_first_and_keep_and_co() {
+        assert_eq!(
+            strip_legal_suffix("Hypothetical Bio Co., Ltd.", "hypothetical bio co ltd").as_deref(),
+            Some("hypothetical bio")
+        );
+        assert_eq!(strip_legal_suffix("Merck & Co", "merck co"), None);
+        assert_eq!(
+            strip_legal_suffix("Camurus AB", "camurus ab").as_deref(),
+            Some("camurus")
+        );
+        assert_eq!(strip_legal_suffix("Inc", "inc"), None);
     }
 
     #[test]

@@ -160,6 +160,10 @@ async fn a_broken_source_is_reported_and_the_newsletter_still_ships() {
         "{}",
         failed[0]["cause"]
     );
+    assert_eq!(
+        failed[0]["http_status"], 200,
+        "fetch details survive a parse failure"
+    );
     // Raw first: the broken bytes were kept for a later re-normalize.
     assert!(
         out.path()

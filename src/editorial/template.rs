@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use crate::error::Result;
 use crate::model::{DraftItem, ScoredItem, SectionDraft};
 use crate::ports::editor::{Editor, SectionBrief};
-use crate::text::leading_sentences;
+use crate::text::{leading_sentences, truncate_words};
 
 #[derive(Debug, Default, Clone, Copy)]
 pub struct TemplateEditor;
@@ -74,16 +74,6 @@ fn intro(items: &[ScoredItem]) -> String {
 /// The item's own leading sentences, then what the watch lists found in it.
 fn summarize(item: &ScoredItem, max_chars: usize) -> String {
     let it = &item.matched.item;
-    let source_text = if it.summary.is_empty() {
-        &it.text
-    } else {
-        &it.summary
-    };
-    let mut out = if source_text.is_empty() {
-        it.title.clone()
-    } else {
-        leading_sentences(source_text, max_chars)
-    };
     let e = &item.matched.entities;
     let mut facts: Vec<String> = Vec::new();
     if !e.trademarks.is_empty() {
@@ -95,10 +85,24 @@ fn summarize(item: &ScoredItem, max_chars: usize) -> String {
     if !e.technologies.is_empty() {
         facts.push(format!("technology: {}", join(&e.technologies)));
     }
-    if !facts.is_empty() {
-        out.push_str(&format!(" ({}.)", facts.join("; ")));
-    }
-    out
+    let suffix = if facts.is_empty() {
+        String::new()
+    } else {
+        truncate_words(&format!(" ({}.)", facts.join("; ")), max_chars / 3)
+    };
+    // The entity note counts against the budget: the whole summary stays within max_chars.
+    let budget = max_chars.saturating_sub(suffix.chars().count()).max(1);
+    let source_text = if it.summary.is_empty() {
+        &it.text
+    } else {
+        &it.summary
+    };
+    let lead = if source_text.is_empty() {
+        truncate_words(&it.title, budget)
+    } else {
+        leading_sentences(source_text, budget)
+    };
+    lead + &suffix
 }
 
 fn join(set: &std::collections::BTreeSet<String>) -> String {
@@ -150,11 +154,25 @@ mod tests {
     }
 
     #[test]
+    fn summary_with_its_entity_note_stays_within_the_budget() {
+        let long = "A sentence that goes on. ".repeat(40);
+        for max in [80, 200, 480] {
+            let s = summarize(&scored(&long, &[]), max);
+            assert!(
+                s.chars().count() <= max,
+                "{max}: {} chars",
+                s.chars().count()
+            );
+            assert!(s.ends_with("(brands: Uzedy.)"), "{s}");
+        }
+    }
+
+    #[test]
     fn summary_is_the_items_own_text_bounded_plus_its_entities() {
         let s = summarize(
             &scored("The FDA approved it. More detail here. Even more.", &[]),
-            30,
+            60,
         );
-        assert_eq!(s, "The FDA approved it. (brands: Uzedy.)");
+        assert_eq!(s, "The FDA approved it. More detail here. (brands: Uzedy.)");
     }
 }

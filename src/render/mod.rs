@@ -11,6 +11,8 @@ use crate::error::{Error, Result};
 pub struct Newsletter {
     pub client_id: String,
     pub title: String,
+    /// ISO 639-1 language of the newsletter (the HTML `lang`).
+    pub language: String,
     pub run_date: String,
     /// "16–22 November 2026": the window's first and last days.
     pub period_label: String,
@@ -164,6 +166,7 @@ mod tests {
         Newsletter {
             client_id: "c".into(),
             title: "LAI Weekly".into(),
+            language: "en".into(),
             run_date: "2026-11-23".into(),
             period_label: "16–22 November 2026".into(),
             intro: "Intro.".into(),

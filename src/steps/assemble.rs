@@ -455,6 +455,7 @@ fn newsletter(
     Newsletter {
         client_id: run.client_id.clone(),
         title: bundle.client.name.clone(),
+        language: bundle.client.language.clone(),
         run_date: run.run_date.to_string(),
         period_label: period_label(first_day, last_day),
         intro,

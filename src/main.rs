@@ -388,6 +388,7 @@ async fn classify(
             summary: vectora_inbox::text::clean_line(&input.text),
             text: vectora_inbox::text::clean_line(&input.text),
             authors: vec![],
+            venue: None,
             source: input.source.clone(),
             also_in: vec![],
         };

@@ -456,6 +456,7 @@ pub(crate) mod tests {
             summary: text.into(),
             text: text.into(),
             authors: vec![],
+            venue: None,
             source: "s".into(),
             also_in: vec![],
         }

@@ -40,6 +40,9 @@ pub struct Item {
     pub text: String,
     #[serde(default)]
     pub authors: Vec<String>,
+    /// Where it was published inside the source: a journal for PubMed articles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub venue: Option<String>,
     /// Source id from the catalogue.
     pub source: String,
     /// Other sources that carried the same story (filled by dedup in `match`).

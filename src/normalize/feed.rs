@@ -130,6 +130,7 @@ fn entry_to_item(entry: &Entry, base: Option<&Url>, source_id: &str) -> Result<I
         summary,
         text,
         authors,
+        venue: None,
         source: source_id.to_string(),
         also_in: Vec::new(),
     })

@@ -1,6 +1,8 @@
 //! Normalization: raw source bytes → [`Item`]s, whatever the source's format.
 
 pub mod feed;
+pub mod html_page;
+pub mod pubmed;
 
 use serde::{Deserialize, Serialize};
 

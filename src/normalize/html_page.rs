@@ -1,0 +1,1 @@
+//! Company news pages: CSS-selector extraction of listings and article pages → items.

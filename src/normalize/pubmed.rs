@@ -1,0 +1,1 @@
+//! PubMed E-utilities responses (esearch, efetch PubmedArticleSet) → items.

@@ -33,6 +33,11 @@ pub fn matched(client_id: &str, run_date: NaiveDate) -> String {
     format!("{}/matched.jsonl", run_prefix(client_id, run_date))
 }
 
+/// Items `match` left out (undated, outside the window, naming nothing), with the reason.
+pub fn excluded(client_id: &str, run_date: NaiveDate) -> String {
+    format!("{}/excluded.jsonl", run_prefix(client_id, run_date))
+}
+
 pub fn selection(client_id: &str, run_date: NaiveDate) -> String {
     format!("{}/selection.json", run_prefix(client_id, run_date))
 }

@@ -10,19 +10,16 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use vectora_inbox::asl::{ExecutionEvent, ExecutionObserver};
+use vectora_inbox::classify::{Classifier, ClassifyInput};
 use vectora_inbox::config::{self, load_client};
 use vectora_inbox::editorial::TemplateEditor;
-use vectora_inbox::matching::Matcher;
-use vectora_inbox::model::{DateSource, Item, MatchedItem};
 use vectora_inbox::normalize::{self, Format, Origin};
 use vectora_inbox::ports::metrics::MemoryMetrics;
 use vectora_inbox::ports::{Fetcher, Ports, SystemClock};
 use vectora_inbox::runner;
-use vectora_inbox::scoring::Scorer;
 use vectora_inbox::sources::{CaptureFetcher, HttpFetcher, HttpLimits};
-use vectora_inbox::steps::{self, plan};
+use vectora_inbox::steps;
 use vectora_inbox::store;
-use vectora_inbox::urls;
 
 #[derive(Parser)]
 #[command(
@@ -331,23 +328,6 @@ fn parse(
     Ok(())
 }
 
-/// The input shape of `vectora classify`.
-#[derive(serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ClassifyLine {
-    title: String,
-    url: String,
-    #[serde(default)]
-    published: Option<chrono::DateTime<chrono::Utc>>,
-    #[serde(default)]
-    text: String,
-    #[serde(default)]
-    source: String,
-    /// Labels of an evaluation file are accepted and ignored here.
-    #[serde(default, rename = "expected")]
-    _expected: Option<serde_json::Value>,
-}
-
 async fn classify(
     client: &str,
     config: &Path,
@@ -356,10 +336,8 @@ async fn classify(
 ) -> Result<()> {
     let stores = store::open_local(path_str(config)?, "vectora-out")?;
     let bundle = load_client(stores.config.as_ref(), client).await?;
-    let matcher = Matcher::new(&bundle.watch, &bundle.scoring)?;
     let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let window = plan::window(client, run_date, bundle.client.period_days);
-    let scorer = Scorer::new(&bundle.scoring, &matcher, window.window_end);
+    let classifier = Classifier::new(&bundle, run_date)?;
     let text =
         std::fs::read_to_string(items).with_context(|| format!("reading {}", items.display()))?;
     let mut out = std::io::stdout().lock();
@@ -367,75 +345,18 @@ async fn classify(
         if line.trim().is_empty() {
             continue;
         }
-        let input: ClassifyLine = serde_json::from_str(line).with_context(|| {
+        let input: ClassifyInput = serde_json::from_str(line).with_context(|| {
             format!(
-                "{} line {}: expected {{title, url, published, text, source}}",
+                "{} line {}: expected {{title, url, published (RFC 3339, e.g. 2026-11-17T09:30:00Z), text, source}}",
                 items.display(),
                 n + 1
             )
         })?;
-        let url = urls::canonical(&input.url, None).map_or(input.url.clone(), |u| u.to_string());
-        let item = Item {
-            id: urls::item_id(&url),
-            title: vectora_inbox::text::clean_line(&input.title),
-            url,
-            published: input.published,
-            date_source: if input.published.is_some() {
-                DateSource::Feed
-            } else {
-                DateSource::None
-            },
-            summary: vectora_inbox::text::clean_line(&input.text),
-            text: vectora_inbox::text::clean_line(&input.text),
-            authors: vec![],
-            venue: None,
-            source: input.source.clone(),
-            also_in: vec![],
-        };
-        let in_window = item
-            .published
-            .is_none_or(|p| p >= window.window_start && p < window.window_end);
-        let findings = matcher.find(&item);
-        let tier = bundle.source(&item.source).map_or(3, |s| s.tier);
-        let scored = scorer.score(
-            MatchedItem {
-                item,
-                entities: findings.entities,
-                hits: findings.hits,
-                event_type: findings.event_type,
-            },
-            tier,
-        );
-        let mut scored = scored;
-        if !in_window {
-            scored.relevant = false;
-            scored.reasons.push(format!(
-                "dropped: published outside the run window [{}, {})",
-                window.window_start, window.window_end
-            ));
-        }
-        let section = scored
-            .relevant
-            .then(|| {
-                bundle
-                    .client
-                    .sections
-                    .iter()
-                    .find(|s| s.accepts(&scored.matched.event_type))
-            })
-            .flatten()
-            .map(|s| s.id.clone());
-        let line = serde_json::json!({
-            "url": scored.matched.item.url,
-            "relevant": scored.relevant && section.is_some(),
-            "score": scored.score,
-            "section": section,
-            "event_type": scored.matched.event_type,
-            "entities": scored.matched.entities,
-            "reasons": scored.reasons,
-            "breakdown": scored.breakdown,
-        });
-        writeln!(out, "{line}")?;
+        writeln!(
+            out,
+            "{}",
+            serde_json::to_string(&classifier.classify(&input))?
+        )?;
     }
     Ok(())
 }

@@ -62,6 +62,10 @@ pub struct Matcher {
     event_order: Vec<String>,
     company_tiers: HashMap<String, CompanyTier>,
     technology_strengths: HashMap<String, Strength>,
+    /// Exclusion category naming non-injectable routes, and how many words away from one of
+    /// its terms a technology term stops counting.
+    route_category: String,
+    route_window: usize,
 }
 
 /// What the watch lists found in one item.
@@ -70,6 +74,8 @@ pub struct Findings {
     pub entities: Entities,
     pub hits: Vec<Hit>,
     pub event_type: String,
+    /// Technology terms not counted, and why (next to a non-injectable route).
+    pub ignored: Vec<String>,
 }
 
 impl Findings {
@@ -154,6 +160,8 @@ impl Matcher {
                 .map(|t| (t.name.clone(), (t.molecule.clone(), t.owner.clone())))
                 .collect(),
             event_order: scoring.event_types.iter().map(|e| e.id.clone()).collect(),
+            route_category: scoring.route_guard.category.clone(),
+            route_window: scoring.route_guard.window_words,
             company_tiers: watch
                 .companies
                 .companies
@@ -185,12 +193,46 @@ impl Matcher {
             format!("{} {}", item.summary, item.text)
         };
         let mut hits: BTreeSet<Hit> = BTreeSet::new();
+        let mut ignored: BTreeSet<String> = BTreeSet::new();
         for (field, text) in [
             (Field::Title, item.title.as_str()),
             (Field::Body, body.as_str()),
         ] {
-            for pattern in self.scan(&fold(text)) {
+            let found = self.scan(&fold(text));
+            // Where the text names a non-injectable route ("inhaled", "oral tablet").
+            let routes: Vec<(usize, usize, &str)> = found
+                .iter()
+                .flat_map(|&(p, first, last)| {
+                    self.terms[p]
+                        .iter()
+                        .filter(|t| {
+                            t.kind == TermKind::Exclusion && t.entity == self.route_category
+                        })
+                        .map(move |t| (first, last, t.term.as_str()))
+                })
+                .collect();
+            for (pattern, first, last) in found {
                 for t in &self.terms[pattern] {
+                    // "long-acting" next to "inhaler" is not an injectable.
+                    if t.kind == TermKind::Technology {
+                        let near = routes.iter().find(|(rf, rl, _)| {
+                            let gap = if *rf > last {
+                                rf - last
+                            } else {
+                                first.saturating_sub(*rl)
+                            };
+                            gap <= self.route_window
+                        });
+                        if let Some((_, _, route)) = near {
+                            ignored.insert(format!(
+                                "{} ({:?} next to {route:?} in {})",
+                                t.entity,
+                                t.term,
+                                field.name()
+                            ));
+                            continue;
+                        }
+                    }
                     hits.insert(Hit {
                         kind: t.kind,
                         entity: t.entity.clone(),
@@ -257,12 +299,13 @@ impl Matcher {
             entities,
             hits: hits.into_iter().collect(),
             event_type,
+            ignored: ignored.into_iter().collect(),
         }
     }
 
-    /// Pattern ids of the accepted matches in folded text: on word boundaries, non-overlapping,
-    /// leftmost then longest.
-    fn scan(&self, folded: &str) -> Vec<usize> {
+    /// The accepted matches in folded text — on word boundaries, non-overlapping, leftmost then
+    /// longest — as (pattern id, first word index, last word index).
+    fn scan(&self, folded: &str) -> Vec<(usize, usize, usize)> {
         let bytes = folded.as_bytes();
         let boundary_before = |start: usize| start == 0 || bytes[start - 1] == b' ';
         let boundary_at = |end: usize| end == bytes.len() || bytes[end] == b' ';
@@ -287,8 +330,11 @@ impl Matcher {
         let mut accepted = Vec::new();
         let mut covered_to = 0;
         for (start, end, pattern) in candidates {
-            if start >= covered_to || accepted.is_empty() {
-                accepted.push(pattern);
+            if start >= covered_to {
+                // Folded text has exactly one space between words: counting spaces counts words.
+                let first = bytes[..start].iter().filter(|b| **b == b' ').count();
+                let last = first + bytes[start..end].iter().filter(|b| **b == b' ').count();
+                accepted.push((pattern, first, last));
                 covered_to = end;
             }
         }
@@ -390,10 +436,16 @@ pub(crate) mod tests {
             },
             exclusions: ExclusionScope {
                 description: String::new(),
-                exclusions: vec![ExclusionGroup {
-                    category: "hr".into(),
-                    terms: vec!["appoints".into()],
-                }],
+                exclusions: vec![
+                    ExclusionGroup {
+                        category: "hr".into(),
+                        terms: vec!["appoints".into()],
+                    },
+                    ExclusionGroup {
+                        category: "anti_route".into(),
+                        terms: vec!["inhaled".into(), "oral tablet".into()],
+                    },
+                ],
             },
         }
     }
@@ -442,7 +494,11 @@ pub(crate) mod tests {
                     days: 7.0,
                 },
             },
-            penalties: BTreeMap::from([("hr".into(), 12.0)]),
+            penalties: BTreeMap::from([("hr".into(), 12.0), ("anti_route".into(), 6.0)]),
+            route_guard: RouteGuard {
+                category: "anti_route".into(),
+                window_words: 3,
+            },
         }
     }
 
@@ -517,6 +573,26 @@ pub(crate) mod tests {
             BTreeSet::from(["Camurus AB".to_string()])
         );
         assert_eq!(f.event_type, "partnership");
+    }
+
+    #[test]
+    fn long_acting_next_to_an_inhaled_route_is_not_injectable_evidence() {
+        let f = matcher().find(&item(
+            "Inhaled long-acting bronchodilator approved",
+            "A long-acting injectable is not involved here at all, unlike the inhaled product.",
+        ));
+        assert!(
+            f.entities.technologies.contains("long-acting injectable"),
+            "far from the route"
+        );
+        assert!(
+            !f.entities.technologies.contains("long-acting"),
+            "next to inhaled"
+        );
+        assert_eq!(
+            f.ignored,
+            vec!["long-acting (\"long-acting\" next to \"inhaled\" in title)".to_string()]
+        );
     }
 
     #[test]

@@ -97,6 +97,15 @@ pub enum Field {
     Body,
 }
 
+impl Field {
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Body => "body",
+        }
+    }
+}
+
 /// One term that fired: the evidence behind entities, exclusions and event types.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Hit {
@@ -122,6 +131,9 @@ pub struct MatchedItem {
     pub hits: Vec<Hit>,
     /// Event type id (from the scoring rules' patterns), or "other".
     pub event_type: String,
+    /// Terms found but not counted, and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ignored: Vec<String>,
 }
 
 /// One line of a score breakdown: a rule that added or removed points.

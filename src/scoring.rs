@@ -168,14 +168,25 @@ impl<'a> Scorer<'a> {
         }
 
         let score = round2(lines.iter().map(|l| l.points).sum());
-        let evidence = !matched.entities.trademarks.is_empty()
-            || !matched.entities.technologies.is_empty()
-            || matched.entities.companies.iter().any(|c| {
-                matches!(
-                    self.matcher.company_tier(c),
-                    Some(CompanyTier::Core | CompanyTier::PurePlayer)
-                )
-            });
+        // When the title names a non-injectable route, the item is about that route: only a
+        // technology term (not a brand or company named in passing) shows it concerns LAIs.
+        let route_in_title = hits.iter().any(|h| {
+            h.kind == TermKind::Exclusion
+                && h.entity == r.route_guard.category
+                && h.field == Field::Title
+        });
+        let evidence = if route_in_title {
+            !matched.entities.technologies.is_empty()
+        } else {
+            !matched.entities.trademarks.is_empty()
+                || !matched.entities.technologies.is_empty()
+                || matched.entities.companies.iter().any(|c| {
+                    matches!(
+                        self.matcher.company_tier(c),
+                        Some(CompanyTier::Core | CompanyTier::PurePlayer)
+                    )
+                })
+        };
         let mut reasons = Vec::new();
         let fired: Vec<String> = hits
             .iter()
@@ -184,6 +195,9 @@ impl<'a> Scorer<'a> {
             .collect();
         if !fired.is_empty() {
             reasons.push(format!("found: {}", fired.join("; ")));
+        }
+        for i in &matched.ignored {
+            reasons.push(format!("ignored technology term: {i}"));
         }
         for l in lines.iter().filter(|l| l.rule == "penalty") {
             reasons.push(format!("penalty {}: {}", l.points, l.detail));
@@ -275,6 +289,7 @@ mod tests {
             entities: f.entities,
             hits: f.hits,
             event_type: f.event_type,
+            ignored: vec![],
         };
         Scorer::new(&rules, &matcher, end).score(m, tier)
     }
@@ -320,6 +335,17 @@ mod tests {
         );
         assert!(
             s.reasons.iter().any(|r| r.starts_with("dropped: score")),
+            "{:?}",
+            s.reasons
+        );
+    }
+
+    #[test]
+    fn a_brand_named_in_passing_by_an_oral_drug_story_is_not_lai_evidence() {
+        let s = scored("FDA approves oral tablet rival to Uzedy", "Once a day.", 2);
+        assert!(!s.relevant, "{:?}", s.reasons);
+        assert!(
+            s.reasons.iter().any(|r| r.contains("no LAI evidence")),
             "{:?}",
             s.reasons
         );

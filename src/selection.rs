@@ -277,6 +277,7 @@ mod tests {
                 entities: Entities::default(),
                 hits: vec![],
                 event_type: event.into(),
+                ignored: vec![],
             },
             score,
             breakdown: vec![],

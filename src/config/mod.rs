@@ -23,7 +23,9 @@ pub use scopes::{
     Company, CompanyScope, CompanyTier, ExclusionGroup, ExclusionScope, Molecule, MoleculeScope,
     Strength, Technology, TechnologyScope, Trademark, TrademarkScope,
 };
-pub use scoring::{Bonuses, EventTypeRule, Recency, ScoringRules, TechnologyBonus, TierBonus};
+pub use scoring::{
+    Bonuses, EventTypeRule, Recency, RouteGuard, ScoringRules, TechnologyBonus, TierBonus,
+};
 
 use crate::error::{Error, Result};
 use crate::ports::ObjectStore;
@@ -699,6 +701,28 @@ fn validate_scoring(
         )?;
         finite(file, &format!("penalties.{k}"), *v)?;
     }
+    ensure(
+        categories.contains(s.route_guard.category.as_str()),
+        file,
+        "route_guard.category",
+        || {
+            format!(
+                "{:?} is not an exclusion category of {exclusions_file} (categories: {categories:?})",
+                s.route_guard.category
+            )
+        },
+    )?;
+    ensure(
+        s.route_guard.window_words <= 50,
+        file,
+        "route_guard.window_words",
+        || {
+            format!(
+                "{} is out of range: expected 0 to 50 words",
+                s.route_guard.window_words
+            )
+        },
+    )?;
     for c in &categories {
         ensure(s.penalties.contains_key(*c), file, "penalties", || {
             format!("has no penalty for exclusion category {c:?} of {exclusions_file}: add one")

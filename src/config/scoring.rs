@@ -21,6 +21,18 @@ pub struct ScoringRules {
     pub bonuses: Bonuses,
     /// Points removed per exclusion category found (keys: the exclusion scope's categories).
     pub penalties: BTreeMap<String, f64>,
+    pub route_guard: RouteGuard,
+}
+
+/// Negative evidence from non-injectable routes: a technology term within `window_words` of a
+/// term of `category` does not count ("long-acting" next to "inhaler"), and when the title
+/// names such a route, only a technology term is LAI evidence (a brand named in passing is not).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteGuard {
+    /// An exclusion category of the client's exclusion list.
+    pub category: String,
+    pub window_words: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -128,6 +128,7 @@ mod tests {
                 entities,
                 hits: vec![],
                 event_type: "regulatory".into(),
+                ignored: vec![],
             },
             score: 20.0,
             breakdown: vec![],

@@ -1,52 +1,96 @@
 //! RSS 0.9x/1.0/2.0, Atom and JSON Feed through `feed-rs`, mapped to [`Item`]s.
+//!
+//! Real feeds are often broken, so the document is repaired before `feed-rs` reads it:
+//! - the charset (HTTP header, BOM, XML declaration) is decoded to UTF-8 ([`super::decode`]);
+//! - HTML named entities (`&hellip;`) become character references, unknown ones and bare `&`
+//!   stay text, invalid character references are dropped (`&#150;` is read as windows-1252),
+//!   a `<` that opens no tag is escaped, unquoted attribute values are quoted;
+//! - `<rss>` without a version gets `version="2.0"`;
+//! - a truncated or malformed document gives the complete items before the fault, with a
+//!   warning.
+//!
+//! Titles, summaries and texts are plain text: markup removed (escaped or in CDATA, both are
+//! HTML), entities decoded, and decoded once more when the result is still escaped
+//! (`J&amp;amp;amp;J`).
 
-use feed_rs::model::{Entry, Link};
+use std::ops::Range;
+
+use feed_rs::model::{Entry, Feed, FeedType, Link};
+use quick_xml::events::Event;
 use url::Url;
 
+use super::decode::{html_entity, to_utf8};
 use super::{Format, Origin, Parsed};
 use crate::error::{Error, Result};
 use crate::model::{DateSource, Item};
-use crate::text::{clean_line, html_to_text};
+use crate::text::html_to_text;
 use crate::urls::{canonical, item_id};
 
 /// Parses a feed document. Fails (`SourceUnavailable`) only when nothing can be read; entries
 /// without a usable link or title are skipped with a warning.
 pub fn parse(bytes: &[u8], format: Format, origin: &Origin<'_>) -> Result<Parsed> {
-    let trimmed = trim_leading_whitespace(bytes);
+    let fail = |message: String| Error::source(origin.source_id, message);
+    let (text, charset_note) = to_utf8(bytes, origin.content_type);
+    let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{FEFF}');
     if trimmed.is_empty() {
-        return Err(Error::source(
-            origin.source_id,
-            "the document is empty: expected a feed",
-        ));
+        return Err(fail("the document is empty: expected a feed".into()));
     }
-    let looks_json = trimmed.first() == Some(&b'{');
+    let looks_json = trimmed.starts_with('{');
     match format {
-        Format::Json if !looks_json => {
-            return Err(Error::source(
-                origin.source_id,
-                "expected a JSON Feed, found something else",
-            ));
+        Format::Json if !looks_json && !looks_html(trimmed) => {
+            return Err(fail(format!(
+                "expected a JSON Feed, found {}",
+                if trimmed.starts_with('<') {
+                    "an XML document"
+                } else {
+                    "something else"
+                }
+            )));
         }
         Format::Rss | Format::Atom if looks_json => {
-            return Err(Error::source(
-                origin.source_id,
-                "expected an XML feed, found JSON",
-            ));
+            return Err(fail(format!("{}, found JSON", expected(format))));
         }
         _ => {}
     }
-    if looks_html(trimmed) {
-        return Err(Error::source(
-            origin.source_id,
-            "the document is an HTML page, not a feed: check the source URL",
+    if !looks_json && looks_html(trimmed) {
+        return Err(fail(
+            "the document is an HTML page, not a feed: check the source URL".into(),
         ));
     }
-    let parser = feed_rs::parser::Builder::new().base_uri(origin.url).build();
-    let feed = parser
-        .parse(trimmed)
-        .map_err(|e| Error::source(origin.source_id, format!("not a readable feed ({e})")))?;
-    let base = origin.url.and_then(|u| Url::parse(u).ok());
     let mut parsed = Parsed::default();
+    if let Some(note) = charset_note {
+        parsed.warnings.push(format!("charset: {note}"));
+    }
+    // feed-rs refuses the whole document when the base URI is not a URL.
+    let base_uri = origin.url.filter(|u| Url::parse(u).is_ok());
+    let feed = if looks_json {
+        read_feed(trimmed.as_bytes(), base_uri)
+            .map_err(|e| fail(format!("not a readable feed ({e})")))?
+    } else {
+        let xml = repair_xml(trimmed);
+        match read_feed(xml.as_bytes(), base_uri) {
+            Ok(feed) => feed,
+            Err(e) => match recover(&xml, base_uri) {
+                Recovery::Items(feed, count) => {
+                    parsed.warnings.push(format!(
+                        "document truncated or malformed after {count} items: {e}"
+                    ));
+                    feed
+                }
+                Recovery::Nothing(hint) => {
+                    return Err(fail(format!("not a readable feed ({e}){hint}")));
+                }
+            },
+        }
+    };
+    if !format_matches(format, &feed.feed_type) {
+        return Err(fail(format!(
+            "{}, found {}",
+            expected(format),
+            feed_type_name(&feed.feed_type)
+        )));
+    }
+    let base = base_uri.and_then(|u| Url::parse(u).ok());
     for (index, entry) in feed.entries.iter().enumerate() {
         match entry_to_item(entry, base.as_ref(), origin.source_id) {
             Ok(item) => parsed.items.push(item),
@@ -56,18 +100,48 @@ pub fn parse(bytes: &[u8], format: Format, origin: &Origin<'_>) -> Result<Parsed
     Ok(parsed)
 }
 
-fn trim_leading_whitespace(bytes: &[u8]) -> &[u8] {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    &bytes[start..]
+/// feed-rs, which must not take the process down whatever the document.
+fn read_feed(bytes: &[u8], base_uri: Option<&str>) -> std::result::Result<Feed, String> {
+    std::panic::catch_unwind(|| {
+        feed_rs::parser::Builder::new()
+            .base_uri(base_uri)
+            .build()
+            .parse(bytes)
+    })
+    .map_err(|_| "the feed parser crashed on this document".to_string())?
+    .map_err(|e| e.to_string())
 }
 
-fn looks_html(bytes: &[u8]) -> bool {
-    let head: Vec<u8> = bytes.iter().take(512).map(u8::to_ascii_lowercase).collect();
-    let head = String::from_utf8_lossy(&head);
+fn expected(format: Format) -> &'static str {
+    match format {
+        Format::Auto => "expected a feed",
+        Format::Rss => "expected an RSS feed",
+        Format::Atom => "expected an Atom feed",
+        Format::Json => "expected a JSON Feed",
+    }
+}
+
+fn format_matches(format: Format, found: &FeedType) -> bool {
+    match format {
+        Format::Auto => true,
+        Format::Rss => matches!(found, FeedType::RSS0 | FeedType::RSS1 | FeedType::RSS2),
+        Format::Atom => *found == FeedType::Atom,
+        Format::Json => *found == FeedType::JSON,
+    }
+}
+
+fn feed_type_name(found: &FeedType) -> &'static str {
+    match found {
+        FeedType::Atom => "Atom",
+        FeedType::JSON => "JSON Feed",
+        FeedType::RSS0 => "RSS 0.9x",
+        FeedType::RSS1 => "RSS 1.0",
+        FeedType::RSS2 => "RSS 2.0",
+    }
+}
+
+fn looks_html(text: &str) -> bool {
+    let head: String = text.chars().take(512).collect::<String>().to_ascii_lowercase();
     head.starts_with("<!doctype html")
         || head.starts_with("<html")
         || head.contains("<html")
@@ -75,6 +149,435 @@ fn looks_html(bytes: &[u8]) -> bool {
             && !head.contains("<feed")
             && !head.contains("<rdf")
 }
+
+// ---------------------------------------------------------------------------------------------
+// Repairs before parsing
+
+/// The document with the lexical faults real feeds have repaired (see the module doc). Comments,
+/// CDATA sections, processing instructions and the DOCTYPE are copied as they are.
+fn repair_xml(xml: &str) -> String {
+    let b = xml.as_bytes();
+    let mut out = String::with_capacity(xml.len() + 64);
+    let mut copied = 0;
+    let mut i = 0;
+    let mut root_seen = false;
+    while i < b.len() {
+        match b[i] {
+            b'<' => {
+                let rest = &b[i..];
+                let verbatim_end = if rest.starts_with(b"<!--") {
+                    Some(find_from(b, i + 4, b"-->").map_or(b.len(), |e| e + 3))
+                } else if rest.starts_with(b"<![CDATA[") {
+                    Some(find_from(b, i + 9, b"]]>").map_or(b.len(), |e| e + 3))
+                } else if rest.starts_with(b"<?") {
+                    Some(find_from(b, i + 2, b"?>").map_or(b.len(), |e| e + 2))
+                } else if rest.starts_with(b"<!") {
+                    Some(declaration_end(b, i))
+                } else if rest.starts_with(b"</") {
+                    Some(find_from(b, i, b">").map_or(b.len(), |e| e + 1))
+                } else {
+                    None
+                };
+                if let Some(end) = verbatim_end {
+                    i = end;
+                    continue;
+                }
+                out.push_str(&xml[copied..i]);
+                if rest.get(1).is_some_and(|&c| is_name_start(c)) {
+                    i = repair_start_tag(xml, i, !root_seen, &mut out);
+                    root_seen = true;
+                } else {
+                    // "p < 0.05": a `<` that opens nothing.
+                    out.push_str("&lt;");
+                    i += 1;
+                }
+                copied = i;
+            }
+            b'&' => {
+                out.push_str(&xml[copied..i]);
+                i += repair_reference(xml, i, &mut out);
+                copied = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&xml[copied..]);
+    out
+}
+
+fn find_from(haystack: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
+    haystack
+        .get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// End of a `<!…>` declaration (DOCTYPE with an internal subset, quoted strings).
+fn declaration_end(b: &[u8], start: usize) -> usize {
+    let mut depth = 0usize;
+    let mut quote: Option<u8> = None;
+    for (j, &c) in b.iter().enumerate().skip(start + 2) {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'\'') => quote = Some(c),
+            (None, b'[') => depth += 1,
+            (None, b']') => depth = depth.saturating_sub(1),
+            (None, b'>') if depth == 0 => return j + 1,
+            _ => {}
+        }
+    }
+    b.len()
+}
+
+fn is_name_start(c: u8) -> bool {
+    c.is_ascii_alphabetic() || c == b'_' || c == b':' || c >= 0x80
+}
+
+fn is_name_char(c: u8) -> bool {
+    is_name_start(c) || c.is_ascii_digit() || c == b'-' || c == b'.'
+}
+
+/// Copies the start tag at `start` to `out`, repaired: attribute values quoted and their
+/// references repaired, `version="2.0"` added to a root `<rss>` without one. Returns the index
+/// just past the tag.
+fn repair_start_tag(xml: &str, start: usize, is_root: bool, out: &mut String) -> usize {
+    let b = xml.as_bytes();
+    let mut i = start + 1;
+    while i < b.len() && is_name_char(b[i]) {
+        i += 1;
+    }
+    let name = &xml[start + 1..i];
+    out.push('<');
+    out.push_str(name);
+    let mut has_version = false;
+    let add_version = |has_version: bool, out: &mut String| {
+        if is_root && name == "rss" && !has_version {
+            out.push_str(r#" version="2.0""#);
+        }
+    };
+    loop {
+        let ws_start = i;
+        while i < b.len() && b[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        out.push_str(&xml[ws_start..i]);
+        match b.get(i) {
+            None => return i,
+            Some(b'>') => {
+                add_version(has_version, out);
+                out.push_str(if is_unclosed_void(name, &xml[i + 1..]) {
+                    "/>"
+                } else {
+                    ">"
+                });
+                return i + 1;
+            }
+            Some(b'/') if b.get(i + 1) == Some(&b'>') => {
+                add_version(has_version, out);
+                out.push_str("/>");
+                return i + 2;
+            }
+            // `<item <title>`: the tag was never closed.
+            Some(b'<') => {
+                add_version(has_version, out);
+                out.push('>');
+                return i;
+            }
+            Some(&c) if !is_name_start(c) => {
+                i += 1; // stray character: dropped
+                continue;
+            }
+            Some(_) => {}
+        }
+        let attr_start = i;
+        while i < b.len() && is_name_char(b[i]) {
+            i += 1;
+        }
+        let attr = &xml[attr_start..i];
+        has_version |= attr == "version";
+        out.push_str(attr);
+        let mut j = i;
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        if b.get(j) != Some(&b'=') {
+            out.push_str(r#"="""#); // `<x checked>`: a value is required
+            continue;
+        }
+        j += 1;
+        while j < b.len() && b[j].is_ascii_whitespace() {
+            j += 1;
+        }
+        out.push('=');
+        match b.get(j) {
+            Some(&q @ (b'"' | b'\'')) => {
+                let value_end = find_from(b, j + 1, &[q]).unwrap_or(b.len());
+                out.push(q as char);
+                repair_attribute_value(&xml[j + 1..value_end], out);
+                if value_end < b.len() {
+                    out.push(q as char);
+                }
+                i = (value_end + 1).min(b.len());
+            }
+            _ => {
+                let mut end = j;
+                while end < b.len()
+                    && !b[end].is_ascii_whitespace()
+                    && b[end] != b'>'
+                    && !(b[end] == b'/' && b.get(end + 1) == Some(&b'>'))
+                {
+                    end += 1;
+                }
+                out.push('"');
+                repair_attribute_value(&xml[j..end].replace('"', "&quot;"), out);
+                out.push('"');
+                i = end;
+            }
+        }
+    }
+}
+
+/// An HTML void element written as HTML (`<br>`, `<img src="…">`) in the XML: it would leave
+/// its parent unclosed.
+fn is_unclosed_void(name: &str, after: &str) -> bool {
+    let void = ["br", "hr", "img", "wbr"]
+        .iter()
+        .any(|v| v.eq_ignore_ascii_case(name));
+    void && !after
+        .trim_start()
+        .strip_prefix("</")
+        .is_some_and(|rest| rest.starts_with(name))
+}
+
+fn repair_attribute_value(value: &str, out: &mut String) {
+    let b = value.as_bytes();
+    let mut copied = 0;
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'&' => {
+                out.push_str(&value[copied..i]);
+                i += repair_reference(value, i, out);
+                copied = i;
+            }
+            b'<' => {
+                out.push_str(&value[copied..i]);
+                out.push_str("&lt;");
+                i += 1;
+                copied = i;
+            }
+            _ => i += 1,
+        }
+    }
+    out.push_str(&value[copied..]);
+}
+
+/// Writes the reference at `at` (a `&`) as XML can read it and returns how many bytes it took:
+/// the five XML entities and valid character references as they are, HTML named entities as
+/// character references, invalid character references dropped, anything else as a literal `&`.
+fn repair_reference(s: &str, at: usize, out: &mut String) -> usize {
+    let rest = &s.as_bytes()[at + 1..];
+    if let Some(num) = rest.strip_prefix(b"#") {
+        let (digits_at, radix) = match num.first() {
+            Some(b'x' | b'X') => (1, 16),
+            _ => (0, 10),
+        };
+        let digits = num[digits_at..]
+            .iter()
+            .take_while(|c| c.is_ascii_hexdigit() && (radix == 16 || c.is_ascii_digit()))
+            .count();
+        if digits > 0 && num.get(digits_at + digits) == Some(&b';') {
+            let len = 1 + 1 + digits_at + digits + 1;
+            let code = std::str::from_utf8(&num[digits_at..digits_at + digits])
+                .ok()
+                .and_then(|d| u32::from_str_radix(d, radix).ok());
+            match code.and_then(xml_char) {
+                Some(c) if Some(c as u32) == code => out.push_str(&s[at..at + len]),
+                Some(c) => out.push_str(&format!("&#x{:X};", c as u32)),
+                None => {}
+            }
+            return len;
+        }
+    } else {
+        let name_len = rest
+            .iter()
+            .take(40)
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        if name_len > 0 && rest[0].is_ascii_alphabetic() && rest.get(name_len) == Some(&b';') {
+            let name = &s[at + 1..at + 1 + name_len];
+            let len = name_len + 2;
+            if matches!(name, "amp" | "lt" | "gt" | "quot" | "apos") {
+                out.push_str(&s[at..at + len]);
+                return len;
+            }
+            if let Some(c) = html_entity(name) {
+                out.push_str(&format!("&#x{:X};", c as u32));
+                return len;
+            }
+        }
+    }
+    out.push_str("&amp;");
+    1
+}
+
+/// The character a character reference stands for, if XML allows it; C1 codes are read as
+/// windows-1252, as browsers do (`&#146;` is a right single quote).
+fn xml_char(code: u32) -> Option<char> {
+    match code {
+        0x80..=0x9F => {
+            let byte = [u8::try_from(code).ok()?];
+            let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(&byte);
+            text.chars().next().filter(|c| !c.is_control())
+        }
+        0x9 | 0xA | 0xD | 0x20..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF => {
+            char::from_u32(code)
+        }
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recovery of truncated or malformed documents
+
+enum Recovery {
+    /// The feed made of the complete items before the fault, and how many there are.
+    Items(Feed, usize),
+    /// Nothing could be read; a hint for the error message.
+    Nothing(&'static str),
+}
+
+/// Where the items of a document are, as far as it can be read.
+struct ItemScan {
+    /// The document up to the first item.
+    head_end: usize,
+    /// Elements open at the first item, outermost first: closed after the recovered items.
+    open: Vec<String>,
+    /// Complete items, in order.
+    items: Vec<Range<usize>>,
+    /// The document ended inside an element.
+    truncated: bool,
+    /// An item starts somewhere.
+    item_seen: bool,
+}
+
+/// The complete `<item>`/`<entry>` elements before the first fault, re-read as a document of
+/// the head, those items and the closing tags.
+fn recover(xml: &str, base_uri: Option<&str>) -> Recovery {
+    let scan = scan_items(xml);
+    if scan.items.is_empty() {
+        return Recovery::Nothing(match (scan.truncated, scan.item_seen) {
+            (true, _) => ": the document is truncated before its first complete item",
+            (false, true) => ": no complete item before the fault",
+            (false, false) => "",
+        });
+    }
+    let attempt = |count: usize| {
+        let mut doc = String::with_capacity(xml.len());
+        doc.push_str(&xml[..scan.head_end]);
+        for range in &scan.items[..count] {
+            doc.push_str(&xml[range.clone()]);
+            doc.push('\n');
+        }
+        for name in scan.open.iter().rev() {
+            doc.push_str("</");
+            doc.push_str(name);
+            doc.push('>');
+        }
+        read_feed(doc.as_bytes(), base_uri).ok()
+    };
+    let all = scan.items.len();
+    if let Some(feed) = attempt(all) {
+        return Recovery::Items(feed, all);
+    }
+    // The fault is inside an item that is well formed as XML: the longest readable prefix.
+    let (mut good, mut bad) = (None, all);
+    let mut low = 0;
+    while bad - low > 1 {
+        let mid = low + (bad - low) / 2;
+        match attempt(mid) {
+            Some(feed) => {
+                good = Some((feed, mid));
+                low = mid;
+            }
+            None => bad = mid,
+        }
+    }
+    match good {
+        Some((feed, count)) => Recovery::Items(feed, count),
+        None => Recovery::Nothing(": no readable item before the fault"),
+    }
+}
+
+fn is_item_name(name: &str) -> bool {
+    let local = name.rsplit(':').next().unwrap_or(name);
+    local == "item" || local == "entry"
+}
+
+/// Reads the document as XML until it ends or breaks.
+fn scan_items(xml: &str) -> ItemScan {
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let mut stack: Vec<String> = Vec::new();
+    let mut item: Option<(String, usize)> = None; // name and depth
+    let mut scan = ItemScan {
+        head_end: 0,
+        open: Vec::new(),
+        items: Vec::new(),
+        truncated: false,
+        item_seen: false,
+    };
+    let mut current: Option<usize> = None;
+    loop {
+        let before = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+        match reader.read_event() {
+            Ok(Event::Start(e)) => {
+                let name = e.name().into_inner().to_string();
+                if item.is_none() && !stack.is_empty() && is_item_name(&name) {
+                    item = Some((name.clone(), stack.len()));
+                    scan.head_end = before.min(xml.len());
+                    scan.open = stack.clone();
+                }
+                if item
+                    .as_ref()
+                    .is_some_and(|(n, depth)| *n == name && *depth == stack.len())
+                {
+                    current = Some(before);
+                }
+                stack.push(name);
+            }
+            Ok(Event::End(_)) => {
+                stack.pop();
+                if let (Some(start), Some((_, depth))) = (current, &item)
+                    && stack.len() == *depth
+                {
+                    let end = usize::try_from(reader.buffer_position()).unwrap_or(usize::MAX);
+                    if start < end && end <= xml.len() {
+                        scan.items.push(start..end);
+                    }
+                    current = None;
+                }
+            }
+            Ok(Event::Eof) => {
+                scan.truncated = !stack.is_empty();
+                break;
+            }
+            Err(e) => {
+                // Every syntax error but one is something left open at the end of the input.
+                scan.truncated = matches!(e, quick_xml::Error::Syntax(s)
+                    if s != quick_xml::errors::SyntaxError::InvalidBangMarkup);
+                break;
+            }
+            Ok(_) => {}
+        }
+    }
+    scan.item_seen = item.is_some();
+    scan
+}
+
+// ---------------------------------------------------------------------------------------------
+// Entries to items
 
 fn entry_to_item(entry: &Entry, base: Option<&Url>, source_id: &str) -> Result<Item, String> {
     let raw_link = pick_link(&entry.links)
@@ -85,19 +588,19 @@ fn entry_to_item(entry: &Entry, base: Option<&Url>, source_id: &str) -> Result<I
     let title = entry
         .title
         .as_ref()
-        .map(|t| html_to_text(&t.content))
+        .map(|t| plain_text(&t.content))
         .filter(|t| !t.is_empty())
         .ok_or("no title: skipped")?;
     let summary = entry
         .summary
         .as_ref()
-        .map(|s| html_to_text(&s.content))
+        .map(|s| plain_text(&s.content))
         .unwrap_or_default();
     let content = entry
         .content
         .as_ref()
         .and_then(|c| c.body.as_deref())
-        .map(html_to_text)
+        .map(plain_text)
         .unwrap_or_default();
     let text = if content.len() > summary.len() {
         content
@@ -113,7 +616,7 @@ fn entry_to_item(entry: &Entry, base: Option<&Url>, source_id: &str) -> Result<I
     let authors = entry
         .authors
         .iter()
-        .filter_map(|p| p.name.as_deref().map(clean_line))
+        .filter_map(|p| p.name.as_deref().map(plain_text))
         .filter(|n| !n.is_empty())
         .collect();
     let url = url.to_string();
@@ -134,6 +637,66 @@ fn entry_to_item(entry: &Entry, base: Option<&Url>, source_id: &str) -> Result<I
         source: source_id.to_string(),
         also_in: Vec::new(),
     })
+}
+
+/// Plain text of a feed text field, which is HTML whatever its declared type (escaped markup
+/// and CDATA alike): decoded once, and once more when the publisher escaped it twice.
+fn plain_text(html: &str) -> String {
+    let text = html_to_text(html);
+    if still_escaped(&text) {
+        html_to_text(&text)
+    } else {
+        text
+    }
+}
+
+/// Whether decoded text still holds an entity or character reference, or an HTML tag.
+fn still_escaped(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| match c {
+        b'&' => is_reference(&b[i + 1..]),
+        b'<' => is_inline_tag(&b[i + 1..]),
+        _ => false,
+    })
+}
+
+fn is_reference(rest: &[u8]) -> bool {
+    if let Some(num) = rest.strip_prefix(b"#") {
+        let (num, hex) = match num.strip_prefix(b"x").or_else(|| num.strip_prefix(b"X")) {
+            Some(hex) => (hex, true),
+            None => (num, false),
+        };
+        let digits = num
+            .iter()
+            .take_while(|c| if hex { c.is_ascii_hexdigit() } else { c.is_ascii_digit() })
+            .count();
+        return digits > 0 && num.get(digits) == Some(&b';');
+    }
+    let len = rest
+        .iter()
+        .take(40)
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .count();
+    len > 0
+        && rest.get(len) == Some(&b';')
+        && std::str::from_utf8(&rest[..len])
+            .is_ok_and(|n| matches!(n, "amp" | "lt" | "gt" | "quot" | "apos") || html_entity(n).is_some())
+}
+
+/// `<b>`, `</a>`, `<a href="…">`, `<br/>`: the tags publishers put in titles.
+fn is_inline_tag(rest: &[u8]) -> bool {
+    const TAGS: &[&str] = &[
+        "a", "abbr", "b", "big", "br", "cite", "div", "em", "font", "i", "img", "p", "small",
+        "span", "strong", "sub", "sup", "u",
+    ];
+    let rest = rest.strip_prefix(b"/").unwrap_or(rest);
+    let len = rest.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    let Ok(name) = std::str::from_utf8(&rest[..len]) else {
+        return false;
+    };
+    TAGS.contains(&name.to_ascii_lowercase().as_str())
+        && matches!(rest.get(len), Some(b'>' | b'/' | b' '))
+        && rest[len..].contains(&b'>')
 }
 
 /// The entry's own page: an `alternate` link, else one without `rel`, else the first.
@@ -225,5 +788,394 @@ mod tests {
         let xml = br#"<rss version="2.0"><channel><title>T</title></channel></rss>"#;
         let parsed = parse(xml, Format::Auto, &origin("https://x")).unwrap();
         assert!(parsed.items.is_empty());
+    }
+
+    fn rss(items: &str) -> String {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel><title>T</title>\n{items}\n</channel></rss>"
+        )
+    }
+
+    fn item(n: u32) -> String {
+        format!("<item><title>Story {n}</title><link>https://example.com/{n}</link></item>")
+    }
+
+    fn titles(parsed: &Parsed) -> Vec<&str> {
+        parsed.items.iter().map(|i| i.title.as_str()).collect()
+    }
+
+    #[test]
+    fn the_http_charset_overrides_the_declaration() {
+        let xml = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><rss version=\"2.0\"><channel><title>T</title>\
+<item><title>Caf\xE9 \x93news\x94</title><link>https://example.com/a</link></item></channel></rss>";
+        let origin = Origin {
+            source_id: "t",
+            url: None,
+            content_type: Some("application/rss+xml; charset=windows-1252"),
+        };
+        let parsed = parse(xml, Format::Rss, &origin).unwrap();
+        assert_eq!(titles(&parsed), ["Café “news”"]);
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    }
+
+    #[test]
+    fn declared_legacy_charsets_and_utf16_are_decoded() {
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><rss version=\"2.0\"><channel><title>T</title>\
+<item><title>M\xE9dincell \xE0 Montpellier</title><link>https://example.com/a</link></item></channel></rss>";
+        let parsed = parse(latin1, Format::Auto, &origin("https://example.com/")).unwrap();
+        assert_eq!(titles(&parsed), ["Médincell à Montpellier"]);
+
+        let doc = "<?xml version=\"1.0\" encoding=\"UTF-16\"?><feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title>\
+<entry><title>Ühler – ≥ 50 mg</title><link href=\"https://example.com/a\"/><updated>2026-11-18T10:00:00Z</updated></entry></feed>";
+        for bom_le in [true, false] {
+            let mut bytes: Vec<u8> = if bom_le { vec![0xFF, 0xFE] } else { vec![0xFE, 0xFF] };
+            bytes.extend(doc.encode_utf16().flat_map(|u| {
+                if bom_le { u.to_le_bytes() } else { u.to_be_bytes() }
+            }));
+            let parsed = parse(&bytes, Format::Atom, &origin("https://example.com/")).unwrap();
+            assert_eq!(titles(&parsed), ["Ühler – ≥ 50 mg"]);
+        }
+    }
+
+    #[test]
+    fn undeclared_html_entities_bare_ampersands_and_bad_references_are_repaired() {
+        let xml = rss(r#"<item><title>Teva&rsquo;s Uzedy&trade; &hellip; caf&eacute;&nbsp;AT&T p < 0.05 &bogus; &#150; x&#0;y</title>
+<link>https://example.com/a?x=1&y=&eacute;</link><description>R&amp;D &mdash; more</description></item>"#);
+        let parsed = parse(xml.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        let item = &parsed.items[0];
+        assert_eq!(
+            item.title,
+            "Teva’s Uzedy™ … café AT&T p < 0.05 &bogus; – xy"
+        );
+        assert_eq!(item.url, "https://example.com/a?x=1&y=%C3%A9");
+        assert_eq!(item.summary, "R&D — more");
+    }
+
+    #[test]
+    fn rss_without_version_and_unquoted_attributes_are_read() {
+        let xml = r#"<rss><channel><title>T</title><item><title>A</title><link>https://example.com/a</link></item></channel></rss>"#;
+        let parsed = parse(xml.as_bytes(), Format::Rss, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["A"]);
+        let xml = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>B</title><link rel=alternate href=https://example.com/b?a=1&b=2 /></entry></feed>"#;
+        let parsed = parse(xml.as_bytes(), Format::Atom, &origin("https://x")).unwrap();
+        assert_eq!(parsed.items[0].url, "https://example.com/b?a=1&b=2");
+    }
+
+    #[test]
+    fn double_escaped_text_is_decoded_once_more_only_when_still_escaped() {
+        let xml = rss(r#"<item><title>J&amp;amp;J and Q&amp;A</title><link>https://example.com/1</link><description>Once: AT&amp;amp;T</description></item>
+<item><title>J&amp;amp;amp;J &amp;amp;#8217;s &amp;lt;b&amp;gt;deal&amp;lt;/b&amp;gt;</title><link>https://example.com/2</link></item>
+<item><title>Literal &amp;lt; sign: a &amp;lt; b</title><link>https://example.com/3</link></item>"#);
+        let parsed = parse(xml.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(
+            titles(&parsed),
+            ["J&J and Q&A", "J&J ’s deal", "Literal < sign: a < b"]
+        );
+        assert_eq!(parsed.items[0].summary, "Once: AT&T");
+    }
+
+    #[test]
+    fn html_in_titles_escaped_or_in_cdata_gives_text_only() {
+        let xml = rss(r#"<item><title>&lt;a href="https://www.fiercepharma.com/pharma/x" hreflang="en"&gt;Pfizer&amp;#039;s RSV shot&lt;/a&gt;</title><link>https://www.fiercepharma.com/pharma/x</link></item>
+<item><title><![CDATA[<a href="https://www.fiercepharma.com/y">Lilly&#8217;s <em>big</em> bet</a>]]></title><link>https://www.fiercepharma.com/y</link></item>"#);
+        let parsed = parse(xml.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["Pfizer's RSV shot", "Lilly’s big bet"]);
+    }
+
+    #[test]
+    fn tags_separate_words_and_whitespace_collapses() {
+        let xml = rss("<item><title>  Line one<br>line two\n\t and\u{a0}three  </title><link>https://example.com/1</link>
+<description><![CDATA[<p>First</p><p>Second<br/>Third</p><ul><li>a</li><li>b</li></ul><span>in</span><b>line</b>]]></description></item>");
+        let parsed = parse(xml.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["Line one line two and three"]);
+        assert_eq!(parsed.items[0].summary, "First Second Third a b inline");
+    }
+
+    #[test]
+    fn truncated_documents_give_the_complete_items_before_the_fault() {
+        let cut = format!("{}{}{}<item><title>Story 4</ti", rss("").split("\n\n").next().unwrap(), item(1), item(2) + &item(3));
+        let parsed = parse(cut.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["Story 1", "Story 2", "Story 3"]);
+        assert_eq!(parsed.warnings.len(), 1);
+        assert!(
+            parsed.warnings[0].starts_with("document truncated or malformed after 3 items: "),
+            "{:?}",
+            parsed.warnings
+        );
+
+        // A fault in the middle: the items before it.
+        let broken = rss(&format!("{}{}<item><title>Bad</titel></item>{}", item(1), item(2), item(3)));
+        let parsed = parse(broken.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["Story 1", "Story 2"]);
+        assert!(parsed.warnings[0].contains("after 2 items"));
+
+        // Atom, and RSS 1.0 whose items are not inside the channel.
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
+<entry><title>E1</title><link href="https://example.com/e1"/></entry>
+<entry><title>E2</title><link href="https://example.com/e2"/></entry><entry><title>E"#;
+        let parsed = parse(atom.as_bytes(), Format::Atom, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["E1", "E2"]);
+        let rdf = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+<channel rdf:about="x"><title>T</title></channel>
+<item rdf:about="a"><title>R1</title><link>https://example.com/r1</link></item>
+<item rdf:about="b"><title>R2</title><link>https://exam"#;
+        let parsed = parse(rdf.as_bytes(), Format::Rss, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["R1"]);
+    }
+
+    #[test]
+    fn truncated_before_any_item_is_a_clear_error() {
+        let err = parse(
+            b"<rss version=\"2.0\"><channel><title>T</title><item><title>only one",
+            Format::Auto,
+            &origin("https://x"),
+        )
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("source t: not a readable feed (") && msg.contains("truncated before its first complete item"),
+            "{msg}"
+        );
+    }
+
+    /// The corpus's `rss_2.0_invalid_1.xml` is a Reuters feed cut off after its channel header
+    /// (a server-side rendering error, noted in a comment): it has no item at all, so nothing
+    /// can be read and the result is an error, not an empty feed.
+    #[test]
+    fn corpus_invalid_feed_fails_cleanly() {
+        let bytes = std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/corpora/feeds/feed-rs/rss2/rss_2.0_invalid_1.xml"
+        ))
+        .unwrap();
+        let msg = parse(&bytes, Format::Auto, &origin("https://www.reuters.com/"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            msg.starts_with("source t: not a readable feed (")
+                && msg.ends_with("the document is truncated before its first complete item"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn an_explicit_format_must_match_the_feed_type() {
+        let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title></feed>"#;
+        let rss2 = br#"<rss version="2.0"><channel><title>T</title></channel></rss>"#;
+        let rss1 = br#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><channel><title>T</title></channel></rdf:RDF>"#;
+        let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[]}"#;
+        let o = origin("https://x");
+        let err = |b: &[u8], f| parse(b, f, &o).unwrap_err().to_string();
+        assert_eq!(err(rss2, Format::Atom), "source t: expected an Atom feed, found RSS 2.0");
+        assert_eq!(err(atom, Format::Rss), "source t: expected an RSS feed, found Atom");
+        assert_eq!(err(json, Format::Atom), "source t: expected an Atom feed, found JSON");
+        assert_eq!(err(atom, Format::Json), "source t: expected a JSON Feed, found an XML document");
+        assert!(parse(rss1, Format::Rss, &o).is_ok());
+        assert!(parse(rss2, Format::Rss, &o).is_ok());
+        assert!(parse(atom, Format::Atom, &o).is_ok());
+        assert!(parse(json, Format::Json, &o).is_ok());
+        assert!(parse(json, Format::Auto, &o).is_ok());
+    }
+
+    #[test]
+    fn a_document_url_that_is_not_a_url_does_not_break_parsing() {
+        let xml = rss(&item(1));
+        let parsed = parse(xml.as_bytes(), Format::Auto, &origin("not a url")).unwrap();
+        assert_eq!(titles(&parsed), ["Story 1"]);
+    }
+
+    #[test]
+    fn repair_leaves_well_formed_markup_alone() {
+        let xml = r#"<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "a > b">]><!-- a & b < c --><rss version="0.91" a='1 &amp; &#x41;'><![CDATA[ & < ]]><x/><y z="&lt;"/></rss>"#;
+        assert_eq!(repair_xml(xml), xml);
+    }
+
+    #[test]
+    fn never_panics_on_cut_or_mangled_documents() {
+        let xml = rss(&format!(
+            "{}<item><title>&eacute;&#x1F600;<![CDATA[<b>x</b>]]></title><link>https://example.com/é</link><description>&lt;p&gt;a</description></item>{}",
+            item(1),
+            item(2)
+        ));
+        let bytes = xml.as_bytes();
+        for end in 0..bytes.len() {
+            let _ = parse(&bytes[..end], Format::Auto, &origin("https://x"));
+            let mut mangled = bytes.to_vec();
+            mangled[end] = b"<&>\"'\0\xFF"[end % 7];
+            let _ = parse(&mangled, Format::Auto, &origin("https://x"));
+        }
+    }
+}
+
+/// Every feed of the feed-rs corpus that has its expected parse (`X.serde.json`, what feed-rs
+/// itself makes of `X`) goes through our `parse` and must give, entry for entry, the same title,
+/// link and date. Where our normalization differs on purpose, the expectation is derived from
+/// the feed-rs value accordingly:
+/// - titles are plain text: the expected title is the feed-rs title through the same HTML to
+///   text conversion (tags stripped, entities decoded, whitespace collapsed);
+/// - links are the entry's own page (an `alternate` link, else one without `rel`, else the
+///   first; else an `http` id), made canonical (tracking parameters and fragment removed);
+/// - entries with no title, or no usable absolute link (the corpus is read with no document
+///   URL, so a relative link cannot resolve), are skipped with a warning;
+/// - the date is `published`, else `updated`.
+#[cfg(test)]
+mod corpus_tests {
+    use super::*;
+    use serde_json::Value;
+    use std::path::{Path, PathBuf};
+
+    const CORPUS: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/corpora/feeds/feed-rs"
+    );
+
+    fn inputs() -> Vec<(PathBuf, PathBuf)> {
+        let mut found = Vec::new();
+        for dir in ["atom", "rss0", "rss1", "rss2", "jsonfeed"] {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(Path::new(CORPUS).join(dir))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .collect();
+            entries.sort();
+            for path in entries {
+                let name = path.file_name().unwrap().to_str().unwrap().to_string();
+                if name.ends_with(".serde.json") {
+                    continue;
+                }
+                let Some(stem) = name.strip_suffix(".xml").or_else(|| name.strip_suffix(".json"))
+                else {
+                    continue;
+                };
+                let expected = path.with_file_name(format!("{stem}.serde.json"));
+                if expected.exists() {
+                    found.push((path, expected));
+                }
+            }
+        }
+        found
+    }
+
+    /// What we should make of one feed-rs entry: `None` when it is skipped.
+    fn expected_item(entry: &Value) -> Option<(String, String, Option<String>)> {
+        let links: Vec<Link> = serde_json::from_value(entry["links"].clone()).unwrap();
+        let id = entry["id"].as_str().unwrap_or_default();
+        let raw = pick_link(&links).or_else(|| id.starts_with("http").then_some(id))?;
+        let url = canonical(raw, None)?.to_string();
+        let title = plain_text(entry["title"]["content"].as_str()?);
+        if title.is_empty() {
+            return None;
+        }
+        let date = [&entry["published"], &entry["updated"]]
+            .into_iter()
+            .find_map(|d| d.as_str())
+            .map(|d| {
+                chrono::DateTime::parse_from_rfc3339(d)
+                    .unwrap()
+                    .with_timezone(&chrono::Utc)
+                    .to_rfc3339()
+            });
+        Some((title, url, date))
+    }
+
+    #[test]
+    fn the_feed_rs_corpus_parses_as_feed_rs_expects() {
+        let inputs = inputs();
+        assert!(inputs.len() >= 60, "corpus not found under {CORPUS}");
+        let mut items_checked = 0;
+        for (input, expected) in &inputs {
+            let bytes = std::fs::read(input).unwrap();
+            let expected: Value =
+                serde_json::from_slice(&std::fs::read(expected).unwrap()).unwrap();
+            let origin = Origin {
+                source_id: "corpus",
+                url: None,
+                content_type: None,
+            };
+            let parsed = parse(&bytes, Format::Auto, &origin)
+                .unwrap_or_else(|e| panic!("{}: {e}", input.display()));
+            let want: Vec<_> = expected["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(expected_item)
+                .collect();
+            let got: Vec<_> = parsed
+                .items
+                .iter()
+                .map(|i| {
+                    (
+                        i.title.clone(),
+                        i.url.clone(),
+                        i.published.map(|d| d.to_rfc3339()),
+                    )
+                })
+                .collect();
+            assert_eq!(got, want, "{}", input.display());
+            let skipped = expected["entries"].as_array().unwrap().len() - want.len();
+            assert_eq!(
+                parsed.warnings.len(),
+                skipped,
+                "{}: {:?}",
+                input.display(),
+                parsed.warnings
+            );
+            items_checked += got.len();
+        }
+        assert!(items_checked > 80, "{items_checked}");
+    }
+
+    /// feed-rs's lenient timestamp vectors, through a feed: RSS `pubDate` and Atom `updated`.
+    #[test]
+    fn lenient_dates_survive_the_pipeline() {
+        let vectors: Value = serde_json::from_slice(
+            &std::fs::read(Path::new(CORPUS).join("date_vectors.json")).unwrap(),
+        )
+        .unwrap();
+        let vectors = vectors["vectors"].as_array().unwrap();
+        assert!(vectors.len() >= 10);
+        for v in vectors {
+            let input = v["input"].as_str().unwrap();
+            let xml = if v["test"] == "test_timestamp_atom" {
+                format!(
+                    r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>x</title><link href="https://example.com/a"/><updated>{input}</updated></entry></feed>"#
+                )
+            } else {
+                format!(
+                    r#"<rss version="2.0"><channel><title>T</title><item><title>x</title><link>https://example.com/a</link><pubDate>{input}</pubDate></item></channel></rss>"#
+                )
+            };
+            let parsed = parse(xml.as_bytes(), Format::Auto, &Origin {
+                source_id: "t",
+                url: None,
+                content_type: None,
+            })
+            .unwrap();
+            let want = chrono::DateTime::parse_from_rfc3339(v["expected_utc"].as_str().unwrap())
+                .unwrap()
+                .with_timezone(&chrono::Utc);
+            assert_eq!(parsed.items[0].published, Some(want), "{input}");
+            assert_eq!(parsed.items[0].date_source, DateSource::Feed);
+        }
+    }
+
+    /// No input makes the parser panic: every corpus file (the XML-layer samples too), cut at
+    /// many points.
+    #[test]
+    fn corpus_prefixes_never_panic() {
+        let mut files: Vec<PathBuf> = inputs().into_iter().map(|(i, _)| i).collect();
+        for name in ["xml_iso8859.xml", "xml_sample_1.xml", "xml_sample_2.xml"] {
+            files.push(Path::new(CORPUS).join("xml").join(name));
+        }
+        for file in files {
+            let bytes = std::fs::read(&file).unwrap();
+            let step = (bytes.len() / 40).max(1);
+            for end in (0..bytes.len()).step_by(step) {
+                let _ = parse(&bytes[..end], Format::Auto, &Origin {
+                    source_id: "t",
+                    url: Some("https://example.com/feed"),
+                    content_type: None,
+                });
+            }
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Normalization: raw source bytes → [`Item`]s, whatever the source's format.
 
+pub mod decode;
 pub mod feed;
 pub mod html_page;
 pub mod pubmed;

@@ -7,9 +7,9 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::generate_section::GenerateOutput;
-use super::match_items::{MatchOutput, SourceOutcome, SourceStatus};
+use super::match_items::{Excluded, MatchOutput, SourceOutcome, SourceStatus};
 use super::score::ScoreOutput;
-use super::{RunContext, elapsed_ms, get_json, put_json};
+use super::{RunContext, elapsed_ms, get_json, get_jsonl, put_json};
 use crate::config::{ClientBundle, load_client};
 use crate::error::Result;
 use crate::keys;
@@ -59,7 +59,10 @@ struct Report<'a> {
     funnel: Funnel,
     sources: Vec<SourceReport>,
     sections: Vec<&'a GenerateOutput>,
+    /// Every matched item: kept or dropped, with score breakdown and reasons.
     decisions: Vec<Decision<'a>>,
+    /// Every item left out before scoring (undated, outside the window, naming nothing).
+    excluded: &'a [Excluded],
     timings_ms: Timings,
     generated_at: DateTime<Utc>,
 }
@@ -127,6 +130,12 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
         data,
         &keys::selection(&run.client_id, run.run_date),
         "run the score step first",
+    )
+    .await?;
+    let excluded: Vec<Excluded> = get_jsonl(
+        data,
+        &keys::excluded(&run.client_id, run.run_date),
+        "run the match step first",
     )
     .await?;
     let mut drafts: HashMap<String, SectionDraft> = HashMap::new();
@@ -205,6 +214,7 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
             .collect(),
         sections: input.sections.iter().collect(),
         decisions: decisions(&selection),
+        excluded: &excluded,
         timings_ms: Timings {
             fetch_total: input
                 .sources

@@ -37,6 +37,17 @@ pub enum SourceStatus {
     Failed,
 }
 
+/// An item `match` left out, and why: the report's explanation for items never scored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Excluded {
+    pub item_id: String,
+    pub title: String,
+    pub url: String,
+    pub source: String,
+    pub published: Option<chrono::DateTime<chrono::Utc>>,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MatchInput {
@@ -78,22 +89,48 @@ pub async fn run(ports: &Ports, input: MatchInput) -> Result<MatchOutput> {
     let mut items_undated = 0;
     let mut items_out_of_window = 0;
     let mut matched = Vec::new();
+    let mut excluded: Vec<Excluded> = Vec::new();
+    let mut exclude = |item: &Item, reason: String| {
+        excluded.push(Excluded {
+            item_id: item.id.clone(),
+            title: item.title.clone(),
+            url: item.url.clone(),
+            source: item.source.clone(),
+            published: item.published,
+            reason,
+        })
+    };
     for item in unique {
         let Some(published) = item.published else {
             items_undated += 1;
+            exclude(&item, "dropped: the source gives no date for it".into());
             continue;
         };
         if published < run.window_start || published >= run.window_end {
             items_out_of_window += 1;
+            exclude(
+                &item,
+                format!(
+                    "dropped: published {published}, outside the run window [{}, {})",
+                    run.window_start, run.window_end
+                ),
+            );
             continue;
         }
         let findings = matcher.find(&item);
-        if findings.is_match() {
+        if !findings.is_match() {
+            let mut reason = "dropped: names nothing on the watch lists".to_string();
+            if !findings.ignored.is_empty() {
+                reason.push_str(&format!(" (ignored: {})", findings.ignored.join("; ")));
+            }
+            exclude(&item, reason);
+        } else {
             matched.push(MatchedItem {
                 item,
                 entities: findings.entities,
                 hits: findings.hits,
                 event_type: findings.event_type,
+                ignored: findings.ignored,
             });
         }
     }
@@ -105,6 +142,12 @@ pub async fn run(ports: &Ports, input: MatchInput) -> Result<MatchOutput> {
     });
     let matched_key = keys::matched(&run.client_id, run.run_date);
     put_jsonl(store, &matched_key, &matched).await?;
+    put_jsonl(
+        store,
+        &keys::excluded(&run.client_id, run.run_date),
+        &excluded,
+    )
+    .await?;
     Ok(MatchOutput {
         matched_key,
         items_analyzed,

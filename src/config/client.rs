@@ -26,6 +26,21 @@ pub struct ClientConfig {
     pub always_keep: AlwaysKeep,
     pub editor: EditorConfig,
     pub schedule: ScheduleConfig,
+    /// Keep items whose source gives no date (they skip the window filter and get no recency
+    /// bonus); the report counts them either way.
+    #[serde(default)]
+    pub keep_undated: bool,
+    /// Required when the client follows a `pubmed` source.
+    #[serde(default)]
+    pub pubmed: Option<PubmedQuery>,
+}
+
+/// What to search PubMed for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PubmedQuery {
+    /// An E-utilities search term, e.g. `("delayed-action preparations"[MeSH] OR "long-acting injectable"[tiab])`.
+    pub term: String,
 }
 
 /// Scope ids of the watch lists: each names `scopes/{id}.yaml`.

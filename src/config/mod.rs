@@ -14,10 +14,10 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use sha2::{Digest, Sha256};
 
-pub use catalog::{Catalog, SourceDef, SourceKind};
+pub use catalog::{Catalog, HtmlOptions, PubmedOptions, SourceDef, SourceKind};
 pub use client::{
-    AlwaysKeep, Caps, ClientConfig, EditorConfig, ScheduleConfig, SectionConfig, SortBy,
-    WatchListRefs,
+    AlwaysKeep, Caps, ClientConfig, EditorConfig, PubmedQuery, ScheduleConfig, SectionConfig,
+    SortBy, WatchListRefs,
 };
 pub use scopes::{
     Company, CompanyScope, CompanyTier, ExclusionGroup, ExclusionScope, Molecule, MoleculeScope,
@@ -146,6 +146,31 @@ pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<Cli
         }
     }
 
+    let follows_pubmed = sources.iter().any(|s| s.kind == SourceKind::Pubmed);
+    match &client.pubmed {
+        None if follows_pubmed => {
+            return Err(Error::config(
+                &client_file,
+                "pubmed",
+                "the client follows a pubmed source: add `pubmed: {term: \"...\"}` with the search term",
+            ));
+        }
+        Some(_) if !follows_pubmed => {
+            return Err(Error::config(
+                &client_file,
+                "pubmed",
+                "is set but the client follows no pubmed source: remove it or add the source",
+            ));
+        }
+        Some(q) if q.term.trim().is_empty() => {
+            return Err(Error::config(
+                &client_file,
+                "pubmed.term",
+                "must not be empty",
+            ));
+        }
+        _ => {}
+    }
     let refs = &client.watch_lists;
     let mut refs_loader = RefLoader {
         store,
@@ -406,6 +431,71 @@ fn validate_catalog(file: &str, catalog: &Catalog) -> Result<()> {
                 s.tier
             )
         })?;
+        match (s.kind, &s.html, &s.pubmed) {
+            (SourceKind::Html, None, _) => {
+                return Err(Error::config(
+                    file,
+                    at("html"),
+                    "a source of kind html needs `html: {selectors: {item, title, ...}}`"
+                        .to_string(),
+                ));
+            }
+            (SourceKind::Html, Some(h), _) => {
+                h.selectors
+                    .validate()
+                    .map_err(|e| Error::config(file, at("html.selectors"), e))?;
+                ensure(
+                    (1..=20).contains(&h.max_pages),
+                    file,
+                    at("html.max_pages"),
+                    || format!("{} is out of range: expected 1 to 20 pages", h.max_pages),
+                )?;
+                ensure(h.max_articles <= 200, file, at("html.max_articles"), || {
+                    format!(
+                        "{} is out of range: expected 0 to 200 articles",
+                        h.max_articles
+                    )
+                })?;
+            }
+            (_, Some(_), _) => {
+                return Err(Error::config(
+                    file,
+                    at("html"),
+                    format!(
+                        "only sources of kind html take html options (this one is {:?})",
+                        s.kind
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        match (s.kind, &s.pubmed) {
+            (SourceKind::Pubmed, Some(p)) => {
+                ensure(
+                    (1..=10_000).contains(&p.max_results),
+                    file,
+                    at("pubmed.max_results"),
+                    || format!("{} is out of range: expected 1 to 10000", p.max_results),
+                )?;
+                ensure(
+                    (1..=500).contains(&p.batch_size),
+                    file,
+                    at("pubmed.batch_size"),
+                    || format!("{} is out of range: expected 1 to 500", p.batch_size),
+                )?;
+            }
+            (SourceKind::Pubmed, None) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(Error::config(
+                    file,
+                    at("pubmed"),
+                    format!(
+                        "only sources of kind pubmed take pubmed options (this one is {:?})",
+                        s.kind
+                    ),
+                ));
+            }
+        }
         if let Some(capture) = &s.capture {
             ensure(is_relative_path(capture), file, at("capture"), || {
                 format!("{capture:?} must be a relative path under sources/ without '..'")

@@ -161,6 +161,8 @@ fn repair_xml(xml: &str) -> String {
     let mut copied = 0;
     let mut i = 0;
     let mut root_seen = false;
+    // Inside an element whose content is text (an RSS title): its raw HTML tags become text.
+    let mut text_element: Option<&str> = None;
     while i < b.len() {
         match b[i] {
             b'<' => {
@@ -174,7 +176,14 @@ fn repair_xml(xml: &str) -> String {
                 } else if rest.starts_with(b"<!") {
                     Some(declaration_end(b, i))
                 } else if rest.starts_with(b"</") {
-                    Some(find_from(b, i, b">").map_or(b.len(), |e| e + 1))
+                    let closes_text = text_element.is_none_or(|name| {
+                        rest[2..].starts_with(name.as_bytes())
+                            && !rest.get(2 + name.len()).is_some_and(|&c| is_name_char(c))
+                    });
+                    closes_text.then(|| {
+                        text_element = None;
+                        find_from(b, i, b">").map_or(b.len(), |e| e + 1)
+                    })
                 } else {
                     None
                 };
@@ -183,9 +192,31 @@ fn repair_xml(xml: &str) -> String {
                     continue;
                 }
                 out.push_str(&xml[copied..i]);
-                if rest.get(1).is_some_and(|&c| is_name_start(c)) {
-                    i = repair_start_tag(xml, i, !root_seen, &mut out);
+                let opens_tag = rest.get(1).is_some_and(|&c| is_name_start(c) || c == b'/');
+                if opens_tag && text_element.is_some() && !is_html_tag(&rest[1..]) {
+                    // Not markup a publisher put in a title (`</titel>`, `<item>`): XML again.
+                    text_element = None;
+                }
+                if opens_tag && text_element.is_some() {
+                    // `<title>Line one<br>line two</title>`: markup as text, as if escaped.
+                    let end = find_from(b, i, b">").map_or(b.len(), |e| e + 1);
+                    out.push_str("&lt;");
+                    repair_attribute_value(xml[i + 1..end].trim_end_matches('>'), &mut out);
+                    if end <= b.len() && b[end - 1] == b'>' {
+                        out.push_str("&gt;");
+                    }
+                    i = end;
+                } else if opens_tag && b[i + 1] == b'/' {
+                    let end = find_from(b, i, b">").map_or(b.len(), |e| e + 1);
+                    out.push_str(&xml[i..end]);
+                    i = end;
+                } else if opens_tag {
+                    let tag = repair_start_tag(xml, i, !root_seen, &mut out);
                     root_seen = true;
+                    if tag.holds_text {
+                        text_element = Some(tag.name);
+                    }
+                    i = tag.end;
                 } else {
                     // "p < 0.05": a `<` that opens nothing.
                     out.push_str("&lt;");
@@ -203,6 +234,23 @@ fn repair_xml(xml: &str) -> String {
     }
     out.push_str(&xml[copied..]);
     out
+}
+
+/// Whether the tag (after its `<`) is an HTML element, one that cannot be a feed's.
+fn is_html_tag(tag: &[u8]) -> bool {
+    const HTML: &[&str] = &[
+        "a", "abbr", "b", "big", "blockquote", "br", "center", "cite", "code", "dd", "del",
+        "div", "dl", "dt", "em", "figcaption", "figure", "font", "h1", "h2", "h3", "h4", "h5",
+        "h6", "hr", "i", "iframe", "img", "ins", "li", "mark", "ol", "p", "picture", "pre", "q",
+        "s", "small", "span", "strike", "strong", "sub", "sup", "table", "tbody", "td", "th",
+        "thead", "tr", "tt", "u", "ul", "wbr",
+    ];
+    let tag = tag.strip_prefix(b"/").unwrap_or(tag);
+    let len = tag.iter().take_while(|c| c.is_ascii_alphanumeric()).count();
+    let boundary = tag.get(len).is_none_or(|c| !is_name_char(*c));
+    boundary
+        && std::str::from_utf8(&tag[..len])
+            .is_ok_and(|name| HTML.iter().any(|h| h.eq_ignore_ascii_case(name)))
 }
 
 fn find_from(haystack: &[u8], from: usize, needle: &[u8]) -> Option<usize> {
@@ -239,10 +287,20 @@ fn is_name_char(c: u8) -> bool {
     is_name_start(c) || c.is_ascii_digit() || c == b'-' || c == b'.'
 }
 
+/// A start tag, as repaired.
+struct StartTag<'a> {
+    name: &'a str,
+    /// Just past the tag.
+    end: usize,
+    /// An element whose content is text, left open: a title, a description, a summary, an
+    /// encoded content, but no Atom `type="xhtml"` one.
+    holds_text: bool,
+}
+
 /// Copies the start tag at `start` to `out`, repaired: attribute values quoted and their
-/// references repaired, `version="2.0"` added to a root `<rss>` without one. Returns the index
-/// just past the tag.
-fn repair_start_tag(xml: &str, start: usize, is_root: bool, out: &mut String) -> usize {
+/// references repaired, `version="2.0"` added to a root `<rss>` without one, an HTML void
+/// element closed.
+fn repair_start_tag<'a>(xml: &'a str, start: usize, is_root: bool, out: &mut String) -> StartTag<'a> {
     let b = xml.as_bytes();
     let mut i = start + 1;
     while i < b.len() && is_name_char(b[i]) {
@@ -251,6 +309,13 @@ fn repair_start_tag(xml: &str, start: usize, is_root: bool, out: &mut String) ->
     let name = &xml[start + 1..i];
     out.push('<');
     out.push_str(name);
+    let local = name.rsplit(':').next().unwrap_or(name);
+    let mut holds_text = matches!(local, "title" | "description" | "summary" | "encoded");
+    let tag = |end: usize, holds_text: bool| StartTag {
+        name,
+        end,
+        holds_text,
+    };
     let mut has_version = false;
     let add_version = |has_version: bool, out: &mut String| {
         if is_root && name == "rss" && !has_version {
@@ -264,7 +329,7 @@ fn repair_start_tag(xml: &str, start: usize, is_root: bool, out: &mut String) ->
         }
         out.push_str(&xml[ws_start..i]);
         match b.get(i) {
-            None => return i,
+            None => return tag(i, false),
             Some(b'>') => {
                 add_version(has_version, out);
                 out.push_str(if is_unclosed_void(name, &xml[i + 1..]) {
@@ -272,18 +337,18 @@ fn repair_start_tag(xml: &str, start: usize, is_root: bool, out: &mut String) ->
                 } else {
                     ">"
                 });
-                return i + 1;
+                return tag(i + 1, holds_text);
             }
             Some(b'/') if b.get(i + 1) == Some(&b'>') => {
                 add_version(has_version, out);
                 out.push_str("/>");
-                return i + 2;
+                return tag(i + 2, false);
             }
             // `<item <title>`: the tag was never closed.
             Some(b'<') => {
                 add_version(has_version, out);
                 out.push('>');
-                return i;
+                return tag(i, holds_text);
             }
             Some(&c) if !is_name_start(c) => {
                 i += 1; // stray character: dropped
@@ -314,6 +379,9 @@ fn repair_start_tag(xml: &str, start: usize, is_root: bool, out: &mut String) ->
         match b.get(j) {
             Some(&q @ (b'"' | b'\'')) => {
                 let value_end = find_from(b, j + 1, &[q]).unwrap_or(b.len());
+                if attr == "type" && xml[j + 1..value_end].trim() == "xhtml" {
+                    holds_text = false;
+                }
                 out.push(q as char);
                 repair_attribute_value(&xml[j + 1..value_end], out);
                 if value_end < b.len() {
@@ -329,6 +397,9 @@ fn repair_start_tag(xml: &str, start: usize, is_root: bool, out: &mut String) ->
                     && !(b[end] == b'/' && b.get(end + 1) == Some(&b'>'))
                 {
                     end += 1;
+                }
+                if attr == "type" && &xml[j..end] == "xhtml" {
+                    holds_text = false;
                 }
                 out.push('"');
                 repair_attribute_value(&xml[j..end].replace('"', "&quot;"), out);

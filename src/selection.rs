@@ -216,6 +216,8 @@ mod tests {
                 cron: "cron(0 8 ? * MON *)".into(),
                 timezone: "UTC".into(),
             },
+            keep_undated: false,
+            pubmed: None,
         }
     }
 

@@ -203,9 +203,12 @@ fn step_runs_one_step_as_its_lambda_would() {
         String::from_utf8_lossy(&result.stderr)
     );
     let fetched: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    let meta =
+        std::fs::read_to_string(out.path().join(fetched["meta_key"].as_str().unwrap())).unwrap();
+    let meta: serde_json::Value = serde_json::from_str(&meta).unwrap();
     assert!(
         out.path()
-            .join(fetched["raw_key"].as_str().unwrap())
+            .join(meta["documents"][0]["key"].as_str().unwrap())
             .is_file()
     );
 

@@ -200,9 +200,10 @@ fn repair_xml(xml: &str) -> String {
                 if opens_tag && text_element.is_some() {
                     // `<title>Line one<br>line two</title>`: markup as text, as if escaped.
                     let end = find_from(b, i, b">").map_or(b.len(), |e| e + 1);
+                    let markup = &xml[i + 1..end];
                     out.push_str("&lt;");
-                    repair_attribute_value(xml[i + 1..end].trim_end_matches('>'), &mut out);
-                    if end <= b.len() && b[end - 1] == b'>' {
+                    repair_attribute_value(markup.strip_suffix('>').unwrap_or(markup), &mut out);
+                    if markup.ends_with('>') {
                         out.push_str("&gt;");
                     }
                     i = end;

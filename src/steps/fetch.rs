@@ -1,15 +1,26 @@
 //! `fetch`: one source's bytes, stored raw with their metadata before anything parses them
 //! ("raw first": a parser fix can re-normalize without re-fetching).
+//!
+//! A feed is one document. A company news page is its listing pages (followed through the
+//! `next_page` selector) and, optionally, each item's article page. PubMed is an `esearch` for
+//! the run's window, then `efetch` batches. Every document is stored under
+//! `runs/{client}/{date}/raw/` and listed in `raw/{source_id}.meta.json`.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::{RunContext, SourceTask, elapsed_ms, put_json};
-use crate::error::Result;
+use crate::config::SourceKind;
+use crate::error::{Error, Result};
 use crate::keys;
+use crate::normalize::{Origin, html_page, pubmed};
 use crate::ports::Ports;
-use crate::ports::fetcher::FetchRequest;
+use crate::ports::fetcher::{FetchRequest, FetchResponse};
 use crate::ports::store::content_type;
+
+/// NCBI's published limits: 3 requests/s without an API key, 10/s with one.
+const PUBMED_INTERVAL_MS: u64 = 350;
+const PUBMED_INTERVAL_WITH_KEY_MS: u64 = 110;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -21,73 +32,297 @@ pub struct FetchInput {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FetchOutput {
     pub source_id: String,
-    pub raw_key: String,
     pub meta_key: String,
+    pub documents: usize,
+    /// Status of the source's first document.
     pub http_status: u16,
     pub bytes: usize,
+    pub warnings: Vec<String>,
     pub elapsed_ms: u64,
 }
 
-/// `raw/{source_id}.meta.json`: how the raw bytes were obtained. No fetch time here: raw objects
-/// stay byte-identical between two runs of the same inputs (timings go to the report).
+/// What a stored document is to its source.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DocRole {
+    Feed,
+    Listing,
+    Article,
+    Esearch,
+    Efetch,
+}
+
+/// One stored document. No fetch time here: raw objects stay byte-identical between two runs of
+/// the same inputs (timings go to the report).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RawMeta {
-    pub source_id: String,
+pub struct RawDoc {
+    pub role: DocRole,
+    pub key: String,
+    /// The URL asked for (secrets such as API keys removed).
     pub url: String,
     pub final_url: String,
     pub status: u16,
     pub content_type: Option<String>,
     pub bytes: usize,
     pub sha256: String,
-    pub raw_key: String,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
+    /// For article pages: the listing item they belong to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<String>,
+}
+
+/// `raw/{source_id}.meta.json`: every document of the source, in fetch order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawMeta {
+    pub source_id: String,
+    pub kind: SourceKind,
+    pub documents: Vec<RawDoc>,
+    /// What could not be fetched without failing the source (an article page, page 2).
+    pub warnings: Vec<String>,
 }
 
 pub async fn run(ports: &Ports, input: FetchInput) -> Result<FetchOutput> {
     let started = ports.clock.now();
     let FetchInput { run, source } = input;
-    let response = ports
-        .fetcher
-        .fetch(&FetchRequest {
+    let mut fetched = Fetched {
+        ports,
+        run: &run,
+        source: &source,
+        meta: RawMeta {
             source_id: source.source_id.clone(),
-            url: source.url.clone(),
-            capture: source.capture.clone(),
-        })
-        .await?;
-    let ext = extension(response.content_type.as_deref(), &response.body);
-    let raw_key = keys::raw(&run.client_id, run.run_date, &source.source_id, ext);
-    let meta_key = keys::raw_meta(&run.client_id, run.run_date, &source.source_id);
-    let meta = RawMeta {
-        source_id: source.source_id.clone(),
-        url: source.url.clone(),
-        final_url: response.final_url.clone(),
-        status: response.status,
-        content_type: response.content_type.clone(),
-        bytes: response.body.len(),
-        sha256: hex::encode(Sha256::digest(&response.body)),
-        raw_key: raw_key.clone(),
-        etag: response.etag.clone(),
-        last_modified: response.last_modified.clone(),
+            kind: source.kind,
+            documents: Vec::new(),
+            warnings: Vec::new(),
+        },
     };
-    let stored_type = response
-        .content_type
-        .clone()
-        .unwrap_or_else(|| content_type::OCTET.to_string());
-    ports
-        .stores
-        .data
-        .put(&raw_key, response.body, &stored_type)
-        .await?;
-    put_json(ports.stores.data.as_ref(), &meta_key, &meta).await?;
+    match source.kind {
+        SourceKind::Feed => {
+            let response = fetched.get(&source.url, source.capture.clone()).await?;
+            let ext = extension(response.content_type.as_deref(), &response.body);
+            let key = keys::raw(&run.client_id, run.run_date, &source.source_id, ext);
+            fetched
+                .store(DocRole::Feed, key, source.url.clone(), response, None)
+                .await?;
+        }
+        SourceKind::Html => fetched.html().await?,
+        SourceKind::Pubmed => fetched.pubmed().await?,
+    }
+    let meta_key = keys::raw_meta(&run.client_id, run.run_date, &source.source_id);
+    put_json(ports.stores.data.as_ref(), &meta_key, &fetched.meta).await?;
+    let meta = fetched.meta;
     Ok(FetchOutput {
         source_id: source.source_id,
-        raw_key,
         meta_key,
-        http_status: meta.status,
-        bytes: meta.bytes,
+        documents: meta.documents.len(),
+        http_status: meta.documents.first().map_or(0, |d| d.status),
+        bytes: meta.documents.iter().map(|d| d.bytes).sum(),
+        warnings: meta.warnings,
         elapsed_ms: elapsed_ms(ports, started),
     })
+}
+
+struct Fetched<'a> {
+    ports: &'a Ports,
+    run: &'a RunContext,
+    source: &'a SourceTask,
+    meta: RawMeta,
+}
+
+impl Fetched<'_> {
+    fn capture(&self, name: &str) -> Option<String> {
+        self.source
+            .capture
+            .as_ref()
+            .map(|c| format!("{}/{name}", c.trim_end_matches('/')))
+    }
+
+    fn doc_key(&self, name: &str) -> String {
+        format!(
+            "{}/raw/{}/{name}",
+            keys::run_prefix(&self.run.client_id, self.run.run_date),
+            self.source.source_id
+        )
+    }
+
+    async fn get(&self, url: &str, capture: Option<String>) -> Result<FetchResponse> {
+        self.ports
+            .fetcher
+            .fetch(&FetchRequest {
+                source_id: self.source.source_id.clone(),
+                url: url.to_string(),
+                capture,
+            })
+            .await
+    }
+
+    /// Stores a document's bytes, then records it (raw first).
+    async fn store(
+        &mut self,
+        role: DocRole,
+        key: String,
+        url: String,
+        response: FetchResponse,
+        item_id: Option<String>,
+    ) -> Result<Vec<u8>> {
+        let stored_type = response
+            .content_type
+            .clone()
+            .unwrap_or_else(|| content_type::OCTET.to_string());
+        self.ports
+            .stores
+            .data
+            .put(&key, response.body.clone(), &stored_type)
+            .await?;
+        self.meta.documents.push(RawDoc {
+            role,
+            key,
+            url,
+            final_url: response.final_url,
+            status: response.status,
+            content_type: response.content_type,
+            bytes: response.body.len(),
+            sha256: hex::encode(Sha256::digest(&response.body)),
+            etag: response.etag,
+            last_modified: response.last_modified,
+            item_id,
+        });
+        Ok(response.body)
+    }
+
+    /// Listing pages through `next_page`, then article pages. Only the first page is
+    /// required: a later page or an article that fails becomes a warning.
+    async fn html(&mut self) -> Result<()> {
+        let source = self.source;
+        let options = source.html.as_ref().ok_or_else(|| Error::InvalidEvent {
+            step: "fetch".into(),
+            message: format!(
+                "source {} is of kind html but has no html options",
+                source.source_id
+            ),
+        })?;
+        let mut url = source.url.clone();
+        let mut items = Vec::new();
+        for page in 1..=options.max_pages {
+            let name = format!("page-{page}.html");
+            let response = match self.get(&url, self.capture(&name)).await {
+                Ok(r) => r,
+                Err(e) if page > 1 => {
+                    self.meta
+                        .warnings
+                        .push(format!("listing page {page} ({url}): {e}"));
+                    break;
+                }
+                Err(e) => return Err(e),
+            };
+            let final_url = response.final_url.clone();
+            let content_type = response.content_type.clone();
+            let body = self
+                .store(
+                    DocRole::Listing,
+                    self.doc_key(&name),
+                    url.clone(),
+                    response,
+                    None,
+                )
+                .await?;
+            let origin = Origin {
+                source_id: &source.source_id,
+                url: Some(&final_url),
+                content_type: content_type.as_deref(),
+            };
+            // Parse only to find where to go next; `normalize` does the real reading and
+            // reports a page that cannot be read.
+            let Ok(listing) = html_page::parse_listing(&body, &options.selectors, &origin) else {
+                break;
+            };
+            items.extend(listing.items);
+            match listing.next_page {
+                Some(next) if page < options.max_pages => url = next.to_string(),
+                _ => break,
+            }
+        }
+        if options.follow_articles {
+            let mut seen = std::collections::HashSet::new();
+            for item in items
+                .iter()
+                .filter(|i| seen.insert(i.id.clone()))
+                .take(options.max_articles as usize)
+            {
+                let name = format!("article-{}.html", item.id);
+                match self.get(&item.url, self.capture(&name)).await {
+                    Ok(response) => {
+                        self.store(
+                            DocRole::Article,
+                            self.doc_key(&name),
+                            item.url.clone(),
+                            response,
+                            Some(item.id.clone()),
+                        )
+                        .await?;
+                    }
+                    Err(e) => self
+                        .meta
+                        .warnings
+                        .push(format!("article {}: {e}", item.url)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `esearch` over the run's window, then `efetch` in batches, at NCBI's request rate.
+    async fn pubmed(&mut self) -> Result<()> {
+        let source = self.source;
+        let term = source
+            .pubmed_term
+            .as_deref()
+            .ok_or_else(|| Error::InvalidEvent {
+                step: "fetch".into(),
+                message: format!(
+                    "source {} is a PubMed source but the client has no pubmed.term",
+                    source.source_id
+                ),
+            })?;
+        let options = source.pubmed.clone().unwrap_or_default();
+        let api_key = std::env::var("NCBI_API_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty());
+        let interval = std::time::Duration::from_millis(if api_key.is_some() {
+            PUBMED_INTERVAL_WITH_KEY_MS
+        } else {
+            PUBMED_INTERVAL_MS
+        });
+        let first = self.run.window_start.date_naive();
+        let last = (self.run.window_end - chrono::Duration::days(1)).date_naive();
+        let max = options.max_results as usize;
+        let search_url =
+            pubmed::esearch_url(&source.url, term, first, last, max, api_key.as_deref());
+        let shown_url = pubmed::esearch_url(&source.url, term, first, last, max, None);
+        let response = self.get(&search_url, self.capture("esearch.xml")).await?;
+        let body = self
+            .store(
+                DocRole::Esearch,
+                self.doc_key("esearch.xml"),
+                shown_url,
+                response,
+                None,
+            )
+            .await?;
+        let search = pubmed::parse_esearch(&body, &source.source_id)?;
+        self.meta.warnings.extend(search.warnings);
+        let ids: Vec<String> = search.ids.into_iter().take(max).collect();
+        for (n, batch) in ids.chunks(options.batch_size.max(1) as usize).enumerate() {
+            self.ports.clock.sleep(interval).await;
+            let name = format!("efetch-{}.xml", n + 1);
+            let url = pubmed::efetch_url(&source.url, batch, api_key.as_deref());
+            let shown = pubmed::efetch_url(&source.url, batch, None);
+            let response = self.get(&url, self.capture(&name)).await?;
+            self.store(DocRole::Efetch, self.doc_key(&name), shown, response, None)
+                .await?;
+        }
+        Ok(())
+    }
 }
 
 /// File extension of a raw capture, from its content type or, failing that, its first byte.

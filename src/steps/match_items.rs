@@ -1,7 +1,7 @@
 //! `match`: every normalized item of the run → deduplicated, in-window items that name the
 //! client's watch lists, with the entities and terms found.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -101,12 +101,22 @@ pub async fn run(ports: &Ports, input: MatchInput) -> Result<MatchOutput> {
         })
     };
     for item in unique {
-        let Some(published) = item.published else {
-            items_undated += 1;
-            exclude(&item, "dropped: the source gives no date for it".into());
-            continue;
+        let in_window = match item.published {
+            Some(p) => p >= run.window_start && p < run.window_end,
+            None => {
+                items_undated += 1;
+                if !bundle.client.keep_undated {
+                    exclude(
+                        &item,
+                        "dropped: the source gives no date for it (keep_undated is off)".into(),
+                    );
+                    continue;
+                }
+                true
+            }
         };
-        if published < run.window_start || published >= run.window_end {
+        if !in_window {
+            let published = item.published.unwrap_or_default();
             items_out_of_window += 1;
             exclude(
                 &item,
@@ -159,13 +169,26 @@ pub async fn run(ports: &Ports, input: MatchInput) -> Result<MatchOutput> {
     })
 }
 
-/// One item per canonical URL (the id): the first source in the client's order keeps it and
-/// the others are listed in `also_in`.
+/// One item per story: the same canonical URL (the id), or a near-identical title published the
+/// same day. The first source in the client's order keeps it; the others are listed in
+/// `also_in`.
 pub fn dedup(items: Vec<Item>) -> Vec<Item> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<Item> = Vec::new();
+    // Per day, the title words of the items kept so far.
+    let mut titles: HashMap<Option<chrono::NaiveDate>, Vec<(usize, HashSet<String>)>> =
+        HashMap::new();
     for item in items {
-        match index.get(&item.id) {
+        let day = item.published.map(|p| p.date_naive());
+        let words = title_words(&item.title);
+        let same_story = index.get(&item.id).copied().or_else(|| {
+            let candidates = titles.get(&day)?;
+            candidates
+                .iter()
+                .find(|(_, w)| similar(w, &words))
+                .map(|(i, _)| *i)
+        });
+        match same_story.as_ref() {
             Some(&i) => {
                 let kept = &mut out[i];
                 if kept.source != item.source && !kept.also_in.contains(&item.source) {
@@ -178,6 +201,9 @@ pub fn dedup(items: Vec<Item>) -> Vec<Item> {
             }
             None => {
                 index.insert(item.id.clone(), out.len());
+                if day.is_some() && words.len() >= 4 {
+                    titles.entry(day).or_default().push((out.len(), words));
+                }
                 out.push(item);
             }
         }
@@ -185,10 +211,68 @@ pub fn dedup(items: Vec<Item>) -> Vec<Item> {
     out
 }
 
+fn title_words(title: &str) -> HashSet<String> {
+    crate::text::fold(title)
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Near-identical titles: at least 80 % of the words in common (Jaccard), so "Camurus submits
+/// NDA for CAM2038 in chronic pain" and "Camurus submits NDA for CAM2038 in chronic low back
+/// pain" from two wires are one story, while two different stories about Camurus are not.
+fn similar(a: &HashSet<String>, b: &HashSet<String>) -> bool {
+    if a.len() < 4 || b.len() < 4 {
+        return false;
+    }
+    let common = a.intersection(b).count();
+    let union = a.len() + b.len() - common;
+    common as f64 / union as f64 >= 0.8
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::matching::tests::item;
+
+    #[test]
+    fn near_identical_titles_on_the_same_day_are_one_story() {
+        use chrono::TimeZone;
+        let day = |h| Some(chrono::Utc.with_ymd_and_hms(2026, 11, 16, h, 0, 0).unwrap());
+        let mut a = item("Camurus submits NDA for CAM2038 in chronic pain", "");
+        a.id = "a".into();
+        a.source = "camurus_news".into();
+        a.published = day(6);
+        let mut b = item(
+            "Camurus submits NDA for CAM2038 in chronic low back pain",
+            "",
+        );
+        b.id = "b".into();
+        b.source = "endpoints".into();
+        b.published = day(14);
+        let mut c = item(
+            "Camurus submits NDA for CAM2038 in chronic low back pain",
+            "",
+        );
+        c.id = "c".into();
+        c.source = "biospace".into();
+        c.published = Some(chrono::Utc.with_ymd_and_hms(2026, 11, 17, 9, 0, 0).unwrap());
+        let mut d = item(
+            "Camurus reports phase 3 results for CAM2038 in chronic pain",
+            "",
+        );
+        d.id = "d".into();
+        d.published = day(8);
+        let out = dedup(vec![a, b, c, d]);
+        let ids: Vec<&str> = out.iter().map(|i| i.id.as_str()).collect();
+        assert_eq!(
+            ids,
+            ["a", "c", "d"],
+            "b merges into a; c is another day; d another story"
+        );
+        assert_eq!(out[0].also_in, vec!["endpoints".to_string()]);
+    }
 
     #[test]
     fn same_url_from_two_sources_is_one_item_listing_both() {

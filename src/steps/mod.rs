@@ -16,6 +16,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::config::{HtmlOptions, PubmedOptions, SourceKind};
 use crate::error::{Error, Result};
 use crate::ports::store::content_type;
 use crate::ports::{ObjectStore, Ports};
@@ -94,10 +95,18 @@ pub struct RunContext {
 pub struct SourceTask {
     pub source_id: String,
     pub name: String,
+    pub kind: SourceKind,
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub capture: Option<String>,
     pub tier: u8,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<HtmlOptions>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pubmed: Option<PubmedOptions>,
+    /// The client's PubMed search term, for `pubmed` sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pubmed_term: Option<String>,
 }
 
 /// One section to write, as `score` lists it for the section Map.

@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{RunContext, SourceTask, put_json};
-use crate::config::load_client;
+use crate::config::{SourceKind, load_client};
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::ports::Ports;
@@ -88,9 +88,16 @@ pub async fn run(ports: &Ports, input: PlanInput) -> Result<PlanOutput> {
             .map(|s| SourceTask {
                 source_id: s.id.clone(),
                 name: s.name.clone(),
+                kind: s.kind,
                 url: s.url.clone(),
                 capture: s.capture.clone(),
                 tier: s.tier,
+                html: s.html.clone(),
+                pubmed: (s.kind == SourceKind::Pubmed)
+                    .then(|| s.pubmed.clone().unwrap_or_default()),
+                pubmed_term: (s.kind == SourceKind::Pubmed)
+                    .then(|| bundle.client.pubmed.as_ref().map(|p| p.term.clone()))
+                    .flatten(),
             })
             .collect(),
         sections: bundle

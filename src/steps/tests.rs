@@ -107,10 +107,18 @@ async fn fetch_stores_raw_bytes_first_and_normalize_reads_them() {
         .unwrap();
     let event = json!({"run": p["run"], "source": source});
     let fetched = dispatch("fetch", &ports, event.clone()).await.unwrap();
+    assert_eq!(fetched["documents"], 1);
+    let meta = data
+        .get("runs/lai_weekly/2026-11-23/raw/endpoints.meta.json")
+        .await
+        .unwrap()
+        .unwrap();
+    let meta: serde_json::Value = serde_json::from_slice(&meta).unwrap();
     assert_eq!(
-        fetched["raw_key"],
+        meta["documents"][0]["key"],
         "runs/lai_weekly/2026-11-23/raw/endpoints.xml"
     );
+    assert_eq!(meta["documents"][0]["role"], "feed");
     let raw = data
         .get("runs/lai_weekly/2026-11-23/raw/endpoints.xml")
         .await

@@ -13,7 +13,8 @@ use vectora_inbox::asl::{ExecutionEvent, ExecutionObserver};
 use vectora_inbox::classify::{Classifier, ClassifyInput};
 use vectora_inbox::config::{self, load_client};
 use vectora_inbox::editorial::TemplateEditor;
-use vectora_inbox::normalize::{self, Format, Origin};
+use vectora_inbox::normalize::html_page::{self, PageSelectors};
+use vectora_inbox::normalize::{self, Format, Origin, pubmed};
 use vectora_inbox::ports::metrics::MemoryMetrics;
 use vectora_inbox::ports::{Fetcher, Ports, SystemClock};
 use vectora_inbox::runner;
@@ -67,6 +68,9 @@ enum Command {
         /// The HTTP Content-Type it came with, e.g. 'text/xml; charset=iso-8859-1'.
         #[arg(long)]
         content_type: Option<String>,
+        /// For --kind html: a YAML file of CSS selectors (the catalogue's `html.selectors`).
+        #[arg(long)]
+        selectors: Option<PathBuf>,
     },
     /// Match, score and assign a section to items given as JSON lines; one JSON line out per item.
     Classify {
@@ -107,10 +111,15 @@ enum EditorChoice {
 
 #[derive(Clone, Copy, ValueEnum)]
 enum KindChoice {
+    /// Any feed format, recognised from the content.
     Auto,
     Rss,
     Atom,
     Json,
+    /// A PubMed efetch response (PubmedArticleSet).
+    Pubmed,
+    /// A news listing page, read with --selectors.
+    Html,
 }
 
 #[tokio::main]
@@ -140,9 +149,10 @@ async fn dispatch(command: Command) -> Result<()> {
         Command::Parse {
             file,
             kind,
+            selectors,
             source_url,
             content_type,
-        } => parse(&file, kind, source_url, content_type),
+        } => parse(&file, kind, selectors, source_url, content_type),
         Command::Classify {
             client,
             config,
@@ -289,31 +299,39 @@ async fn run(
 fn parse(
     file: &Path,
     kind: KindChoice,
+    selectors: Option<PathBuf>,
     source_url: Option<String>,
     content_type: Option<String>,
 ) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
-    let format = match kind {
-        KindChoice::Auto => Format::Auto,
-        KindChoice::Rss => Format::Rss,
-        KindChoice::Atom => Format::Atom,
-        KindChoice::Json => Format::Json,
-    };
     let source_id = source_url
         .as_deref()
         .and_then(|u| url::Url::parse(u).ok())
         .and_then(|u| u.host_str().map(str::to_string))
         .or_else(|| file.file_stem().map(|s| s.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "file".into());
-    let parsed = normalize::parse(
-        &bytes,
-        format,
-        &Origin {
-            source_id: &source_id,
-            url: source_url.as_deref(),
-            content_type: content_type.as_deref(),
-        },
-    )
+    let origin = Origin {
+        source_id: &source_id,
+        url: source_url.as_deref(),
+        content_type: content_type.as_deref(),
+    };
+    let parsed = match kind {
+        KindChoice::Pubmed => pubmed::parse_efetch(&bytes, &origin),
+        KindChoice::Html => {
+            let Some(path) = selectors else {
+                bail!("--kind html needs --selectors FILE.yaml (the catalogue's html.selectors block: item, title, link, date, summary, next_page)");
+            };
+            let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+            let selectors: PageSelectors = config::yaml::parse(&path.display().to_string(), &text)?;
+            selectors.validate().map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+            html_page::parse_listing(&bytes, &selectors, &origin)
+                .map(|l| normalize::Parsed { items: l.items, warnings: l.warnings })
+        }
+        KindChoice::Auto => normalize::parse(&bytes, Format::Auto, &origin),
+        KindChoice::Rss => normalize::parse(&bytes, Format::Rss, &origin),
+        KindChoice::Atom => normalize::parse(&bytes, Format::Atom, &origin),
+        KindChoice::Json => normalize::parse(&bytes, Format::Json, &origin),
+    }
     .with_context(|| format!("{}", file.display()))?;
     let mut out = std::io::stdout().lock();
     for item in &parsed.items {
@@ -323,7 +341,7 @@ fn parse(
         eprintln!("warning: {}: {w}", file.display());
     }
     if parsed.items.is_empty() && parsed.warnings.is_empty() {
-        eprintln!("warning: {}: the feed has no entries", file.display());
+        eprintln!("warning: {}: the document has no entries", file.display());
     }
     Ok(())
 }

@@ -85,8 +85,11 @@ struct SourceReport {
     name: String,
     status: SourceStatus,
     http_status: Option<u16>,
+    documents: Option<usize>,
     bytes: Option<usize>,
     items: Option<usize>,
+    /// Items by where their date came from (feed, json-ld, meta, time-tag, text, url, none).
+    dates: std::collections::BTreeMap<String, usize>,
     warnings: Vec<String>,
     warnings_total: usize,
     error: Option<String>,
@@ -295,8 +298,14 @@ fn source_report(bundle: &ClientBundle, s: &SourceOutcome) -> SourceReport {
         name: def.map_or_else(|| s.source_id.clone(), |d| d.name.clone()),
         status: s.status,
         http_status: s.fetch.as_ref().map(|f| f.http_status),
+        documents: s.fetch.as_ref().map(|f| f.documents),
         bytes: s.fetch.as_ref().map(|f| f.bytes),
         items: s.normalize.as_ref().map(|n| n.items),
+        dates: s
+            .normalize
+            .as_ref()
+            .map(|n| n.dates.clone())
+            .unwrap_or_default(),
         warnings: s
             .normalize
             .as_ref()

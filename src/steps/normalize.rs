@@ -1,6 +1,6 @@
 //! `normalize`: one source's stored documents → normalized items as JSON lines.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
@@ -29,7 +29,7 @@ pub struct NormalizeOutput {
     pub normalized_key: String,
     pub items: usize,
     /// Items that carry a date, by where it came from (`feed`, `json-ld`, `text`, ...).
-    pub dates: HashMap<String, usize>,
+    pub dates: BTreeMap<String, usize>,
     pub warnings: Vec<String>,
     pub warnings_total: usize,
     pub elapsed_ms: u64,
@@ -63,7 +63,7 @@ pub async fn run(ports: &Ports, input: NormalizeInput) -> Result<NormalizeOutput
     parsed.warnings.splice(0..0, meta.warnings.iter().cloned());
     let normalized_key = keys::normalized(&run.client_id, run.run_date, &source.source_id);
     put_jsonl(store, &normalized_key, &parsed.items).await?;
-    let mut dates: HashMap<String, usize> = HashMap::new();
+    let mut dates: BTreeMap<String, usize> = BTreeMap::new();
     for item in &parsed.items {
         let name = serde_json::to_value(item.date_source)
             .ok()

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 use vectora_inbox::asl::{ExecutionEvent, ExecutionObserver};
 use vectora_inbox::classify::{Classifier, ClassifyInput};
-use vectora_inbox::config::{self, load_client};
+use vectora_inbox::config::{self, SourceKind, load_client};
 use vectora_inbox::editorial::TemplateEditor;
 use vectora_inbox::normalize::html_page::{self, PageSelectors};
 use vectora_inbox::normalize::{self, Format, Origin, pubmed};
@@ -404,15 +404,20 @@ async fn validate(config_dir: &Path) -> Result<()> {
     for id in &clients {
         let bundle = load_client(stores.config.as_ref(), id).await?;
         for s in &bundle.sources {
-            if let Some(capture) = &s.capture {
-                let key = format!("sources/{capture}");
-                if stores.config.get(&key).await?.is_none() {
-                    bail!(
-                        "{}: capture of source {:?} does not exist",
-                        stores.config.locate(&key),
-                        s.id
-                    );
-                }
+            let Some(capture) = &s.capture else { continue };
+            let key = format!("sources/{capture}");
+            // A feed's capture is one file; html and pubmed captures are folders of documents.
+            let present = if s.kind == SourceKind::Feed {
+                stores.config.get(&key).await?.is_some()
+            } else {
+                !stores.config.list(&format!("{key}/")).await?.is_empty()
+            };
+            if !present {
+                bail!(
+                    "{}: capture of source {:?} does not exist",
+                    stores.config.locate(&key),
+                    s.id
+                );
             }
         }
         println!(

@@ -82,7 +82,7 @@ async fn fixture_week_produces_a_complete_newsletter() {
     let report: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["funnel"]["items_selected"], output["items_selected"]);
-    assert_eq!(report["sources"].as_array().unwrap().len(), 9);
+    assert_eq!(report["sources"].as_array().unwrap().len(), 11);
     assert!(
         report["sources"]
             .as_array()
@@ -261,13 +261,14 @@ async fn a_persistently_throttled_editor_falls_back_to_the_template_after_backof
     ));
     ports.editor = editor.clone();
     ports.clock = clock.clone();
+    let log = std::sync::Arc::new(vectora_inbox::asl::EventLog::new());
     let input = serde_json::json!({"client_id": "lai_weekly", "run_date": FIXTURE_DATE});
     let output = vectora_inbox::runner::execute(
         vectora_inbox::runner::DEFINITION,
         ports,
         input,
         "throttle",
-        None,
+        Some(log.clone()),
     )
     .await
     .unwrap()
@@ -279,10 +280,23 @@ async fn a_persistently_throttled_editor_falls_back_to_the_template_after_backof
         editor.calls.load(std::sync::atomic::Ordering::SeqCst),
         sections * 6
     );
-    // Full jitter: each wait is at most its capped exponential delay (5, 10, 20, 40, 60 s).
-    let sleeps = clock.sleeps();
-    assert_eq!(sleeps.len(), sections * 5);
-    assert!(sleeps.iter().all(|d| d.as_secs_f64() <= 60.0));
+    // Full jitter: each wait is at most its capped exponential delay (5, 10, 20, 40, 60 s), and
+    // every one of them went through the (virtual) clock.
+    let retries: Vec<std::time::Duration> = log
+        .events()
+        .into_iter()
+        .filter_map(|e| match e {
+            vectora_inbox::asl::ExecutionEvent::RetryScheduled { state, delay, .. } => {
+                assert_eq!(state, "GenerateSection");
+                Some(delay)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retries.len(), sections * 5);
+    assert!(retries.iter().all(|d| d.as_secs_f64() <= 60.0));
+    let slept = clock.sleeps();
+    assert!(retries.iter().all(|d| slept.contains(d)));
 
     let report: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(newsletter_dir(out.path()).join("report.json")).unwrap(),

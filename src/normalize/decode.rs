@@ -3,8 +3,9 @@
 //!
 //! The charset is chosen in this order: a byte-order mark, the HTTP `Content-Type` charset, a
 //! UTF-16 document without a BOM (recognised by its first characters), the `encoding` of the
-//! XML declaration, else UTF-8. A document that is not valid UTF-8 and declares no charset at
-//! all is read as windows-1252, the usual charset of such documents.
+//! XML declaration, else UTF-8. Two guesses where the declarations are wrong: a single-byte
+//! charset is not believed for bytes that are valid UTF-8 with non-ASCII characters, and a
+//! document that is not valid UTF-8 and declares no charset at all is read as windows-1252.
 
 use std::borrow::Cow;
 
@@ -60,7 +61,6 @@ fn choose_encoding(
         return (encoding, bom_len, true);
     }
     let sniffed_utf16 = sniff_utf16(bytes);
-    let declaration = xml_declared_charset(bytes);
     if let Some(label) = content_type.and_then(charset_param) {
         match known_encoding(&label) {
             Some(enc) if is_utf16(enc) => match sniffed_utf16 {
@@ -76,20 +76,7 @@ fn choose_encoding(
                     ));
                     return (sniffed, 0, true);
                 }
-                // A server's default ISO-8859-1 in front of a document that is valid UTF-8 and
-                // says so: the header is the one that is wrong.
-                let declares_utf8 = declaration
-                    .as_deref()
-                    .and_then(known_encoding)
-                    .is_some_and(|d| d == UTF_8);
-                if enc.is_single_byte() && declares_utf8 && is_non_ascii_utf8(bytes) {
-                    notes.push(format!(
-                        "Content-Type says {label} but the document is valid UTF-8 as it \
-                         declares: read as UTF-8"
-                    ));
-                    return (UTF_8, 0, true);
-                }
-                return (enc, 0, true);
+                return single_byte_or_utf8(enc, bytes, "Content-Type", &label, notes);
             }
             None => notes.push(format!(
                 "unknown charset {label:?} in Content-Type: ignored"
@@ -99,17 +86,38 @@ fn choose_encoding(
     if let Some(sniffed) = sniffed_utf16 {
         return (sniffed, 0, true);
     }
-    if let Some(label) = declaration {
+    if let Some(label) = xml_declared_charset(bytes) {
         match known_encoding(&label) {
             // An ASCII-compatible document cannot be UTF-16, whatever it says.
             Some(enc) if is_utf16(enc) => return (UTF_8, 0, true),
-            Some(enc) => return (enc, 0, true),
+            Some(enc) => {
+                return single_byte_or_utf8(enc, bytes, "the XML declaration", &label, notes);
+            }
             None => notes.push(format!(
                 "unknown charset {label:?} in the XML declaration: ignored"
             )),
         }
     }
     (UTF_8, 0, false)
+}
+
+/// The declared encoding, unless it is a single-byte one and the bytes are valid UTF-8 with
+/// non-ASCII characters: legacy text almost never is, while a server's default ISO-8859-1 in
+/// front of a UTF-8 document is common.
+fn single_byte_or_utf8(
+    enc: &'static Encoding,
+    bytes: &[u8],
+    origin: &str,
+    label: &str,
+    notes: &mut Vec<String>,
+) -> (&'static Encoding, usize, bool) {
+    if enc.is_single_byte() && is_non_ascii_utf8(bytes) {
+        notes.push(format!(
+            "{origin} says {label} but the document is valid UTF-8: read as UTF-8"
+        ));
+        return (UTF_8, 0, true);
+    }
+    (enc, 0, true)
 }
 
 fn known_encoding(label: &str) -> Option<&'static Encoding> {
@@ -325,14 +333,29 @@ mod tests {
     }
 
     #[test]
-    fn a_default_latin1_header_does_not_garble_declared_valid_utf8() {
+    fn a_single_byte_charset_does_not_garble_valid_utf8() {
         let bytes = "<?xml version=\"1.0\" encoding=\"utf-8\"?><a>café</a>".as_bytes();
         let (text, note) = to_utf8(bytes, Some("text/xml; charset=ISO-8859-1"));
         assert_eq!(
             text,
             "<?xml version=\"1.0\" encoding=\"utf-8\"?><a>café</a>"
         );
+        assert!(
+            note.unwrap()
+                .starts_with("Content-Type says ISO-8859-1 but")
+        );
+        let bytes = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>café</a>".as_bytes();
+        let (text, note) = to_utf8(bytes, None);
+        assert_eq!(
+            text,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><a>café</a>"
+        );
         assert!(note.unwrap().contains("valid UTF-8"));
+        // Pure ASCII stays as declared, without a note.
+        assert_eq!(
+            to_utf8(b"<a>x</a>", Some("text/xml; charset=latin1")).1,
+            None
+        );
     }
 
     #[test]

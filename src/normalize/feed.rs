@@ -5,6 +5,8 @@
 //! - HTML named entities (`&hellip;`) become character references, unknown ones and bare `&`
 //!   stay text, invalid character references are dropped (`&#150;` is read as windows-1252),
 //!   a `<` that opens no tag is escaped, unquoted attribute values are quoted;
+//! - raw HTML inside a text element (`<title>a<br>b</title>`, an unescaped `<description>`)
+//!   becomes text, as if escaped; an HTML void element elsewhere (`<img …>`) is closed;
 //! - `<rss>` without a version gets `version="2.0"`;
 //! - a truncated or malformed document gives the complete items before the fault, with a
 //!   warning.
@@ -72,8 +74,9 @@ pub fn parse(bytes: &[u8], format: Format, origin: &Origin<'_>) -> Result<Parsed
             Ok(feed) => feed,
             Err(e) => match recover(&xml, base_uri) {
                 Ok((feed, count)) => {
+                    let plural = if count == 1 { "" } else { "s" };
                     parsed.warnings.push(format!(
-                        "document truncated or malformed after {count} items: {e}"
+                        "document truncated or malformed after {count} item{plural}: {e}"
                     ));
                     feed
                 }
@@ -1032,6 +1035,37 @@ mod tests {
         let parsed = parse(xml.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
         assert_eq!(titles(&parsed), ["Line one line two and three"]);
         assert_eq!(parsed.items[0].summary, "First Second Third a b inline");
+    }
+
+    #[test]
+    fn raw_html_in_text_elements_is_text_and_xhtml_stays_markup() {
+        let xml = r#"<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel><title>T</title>
+<item><title>X</title><link>https://example.com/b</link><description><p>Hello <a href="x?a=1&b=2">link</a> &amp; more<br>next</p></description>
+<content:encoded><p>Body <i>it</i> text</p><p>second paragraph, longer</p></content:encoded></item>
+<item><title>Unclosed</item><item><title>After</title><link>https://example.com/e</link></item></channel></rss>"#;
+        let parsed = parse(xml.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["X"]);
+        assert_eq!(parsed.items[0].summary, "Hello link & more next");
+        assert_eq!(
+            parsed.items[0].text,
+            "Body it text second paragraph, longer"
+        );
+        assert!(
+            parsed.warnings[0].contains("after 1 item: "),
+            "{:?}",
+            parsed.warnings
+        );
+
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">A <b>bold</b> move</div></title><link href="/a"/>
+<summary type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml"><p>One</p><p>Two<br/>Three</p></div></summary></entry></feed>"#;
+        let parsed = parse(
+            atom.as_bytes(),
+            Format::Atom,
+            &origin("https://example.com/feed"),
+        )
+        .unwrap();
+        assert_eq!(titles(&parsed), ["A bold move"]);
+        assert_eq!(parsed.items[0].summary, "One Two Three");
     }
 
     #[test]

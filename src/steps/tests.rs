@@ -58,7 +58,7 @@ async fn plan_fixes_the_window_and_writes_the_manifest() {
     let out = plan(&ports).await;
     assert_eq!(out["run"]["window_start"], "2026-11-16T00:00:00Z");
     assert_eq!(out["run"]["window_end"], "2026-11-23T00:00:00Z");
-    assert_eq!(out["sources"].as_array().unwrap().len(), 9);
+    assert_eq!(out["sources"].as_array().unwrap().len(), 11);
     assert_eq!(out["sections"][0]["id"], "regulatory_updates");
     let manifest = data
         .get("runs/lai_weekly/2026-11-23/manifest.json")
@@ -195,7 +195,7 @@ async fn a_run_with_every_source_down_still_writes_a_newsletter_saying_so() {
     .await
     .unwrap();
     assert_eq!(summary["items_selected"], 0);
-    assert_eq!(summary["sources_failed"], 9);
+    assert_eq!(summary["sources_failed"], 11);
     let md = String::from_utf8(
         news.get("lai_weekly/2026/11/23/newsletter.md")
             .await
@@ -214,7 +214,7 @@ async fn a_run_with_every_source_down_still_writes_a_newsletter_saying_so() {
         published[0]
             .1
             .iter()
-            .any(|m| m.name == "SourcesFailed" && m.value == 9.0)
+            .any(|m| m.name == "SourcesFailed" && m.value == 11.0)
     );
 }
 

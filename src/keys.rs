@@ -7,6 +7,12 @@ pub fn run_prefix(client_id: &str, run_date: NaiveDate) -> String {
     format!("runs/{client_id}/{run_date}")
 }
 
+/// What the last fetch of a source returned (validators and where its body is), so the next
+/// run can ask "changed since?" (conditional GET). Per source, shared by every client.
+pub fn source_state(source_id: &str) -> String {
+    format!("state/sources/{source_id}.json")
+}
+
 pub fn manifest(client_id: &str, run_date: NaiveDate) -> String {
     format!("{}/manifest.json", run_prefix(client_id, run_date))
 }

@@ -117,6 +117,8 @@ fn request(url: &str) -> FetchRequest {
         source_id: "test-source".into(),
         url: url.into(),
         capture: None,
+        etag: None,
+        last_modified: None,
     }
 }
 
@@ -451,4 +453,68 @@ async fn a_closed_port_is_a_connection_error() {
     );
     assert!(message.contains("could not connect"), "{message}");
     assert!(message.contains("after 2 attempts"), "{message}");
+}
+
+/// Conditional GET through the fetch step: the second run asks "changed since?", gets a 304,
+/// and stores the body the first run fetched, so an unchanged feed costs an empty response.
+#[tokio::test]
+async fn an_unchanged_feed_is_not_downloaded_twice() {
+    const FEED: &[u8] = br#"<rss version="2.0"><channel><title>T</title><item><title>A</title><link>https://example.com/a</link></item></channel></rss>"#;
+    let server = serve(|_, head| {
+        if head.to_ascii_lowercase().contains("if-none-match: \"v1\"") {
+            response("304 Not Modified", &[("ETag", "\"v1\"")], b"")
+        } else {
+            response(
+                "200 OK",
+                &[("Content-Type", "application/rss+xml"), ("ETag", "\"v1\"")],
+                FEED,
+            )
+        }
+    })
+    .await;
+    let data = Arc::new(vectora_inbox::store::MemoryStore::new());
+    let config: Arc<dyn vectora_inbox::ports::ObjectStore> =
+        Arc::new(vectora_inbox::store::MemoryStore::new());
+    let ports = vectora_inbox::ports::Ports {
+        stores: vectora_inbox::ports::Stores {
+            config,
+            data: data.clone(),
+            newsletters: data.clone(),
+        },
+        fetcher: Arc::new(HttpFetcher::new(loopback_limits()).unwrap()),
+        editor: Arc::new(vectora_inbox::editorial::TemplateEditor),
+        clock: Arc::new(vectora_inbox::ports::SystemClock),
+        metrics: Arc::new(vectora_inbox::ports::metrics::MemoryMetrics::default()),
+    };
+    let event = |date: &str| {
+        serde_json::json!({
+            "run": {"client_id": "c", "run_date": date, "period_days": 7,
+                    "window_start": "2026-11-09T00:00:00Z", "window_end": "2026-11-16T00:00:00Z"},
+            "source": {"source_id": "s", "name": "S", "kind": "feed", "url": server.url("/feed"), "tier": 2}
+        })
+    };
+    use vectora_inbox::ports::ObjectStore;
+    vectora_inbox::steps::dispatch("fetch", &ports, event("2026-11-16"))
+        .await
+        .unwrap();
+    let second = vectora_inbox::steps::dispatch("fetch", &ports, event("2026-11-23"))
+        .await
+        .unwrap();
+    assert_eq!(server.requests(), 2);
+    assert_eq!(second["http_status"], 304);
+    let body = data
+        .get("runs/c/2026-11-23/raw/s.xml")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        body, FEED,
+        "the second run stores the body the first one fetched"
+    );
+    assert!(
+        second["warnings"][0]
+            .as_str()
+            .unwrap()
+            .starts_with("not modified since")
+    );
 }

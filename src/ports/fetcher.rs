@@ -12,9 +12,16 @@ pub struct FetchRequest {
     pub url: String,
     /// Path of the recorded capture, relative to the config area's `sources/` folder.
     pub capture: Option<String>,
+    /// Validators of the copy we already hold (conditional GET): a fetcher that speaks HTTP
+    /// sends them and returns status 304 with an empty body when nothing changed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub etag: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_modified: Option<String>,
 }
 
-/// What came back. Only successful (2xx) responses are returned; anything else is an error.
+/// What came back. Only successful (2xx) responses, and 304 to a conditional request, are
+/// returned; anything else is an error.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FetchResponse {
     pub status: u16,

@@ -137,15 +137,28 @@ impl HttpFetcher {
     }
 
     /// One request, body included. A failure says whether another attempt could succeed.
-    async fn attempt(&self, url: &Url) -> Result<FetchResponse, Failure> {
-        let mut response = self
-            .client
-            .get(url.clone())
-            .send()
-            .await
-            .map_err(|e| Failure::from_reqwest(&e))?;
+    async fn attempt(&self, url: &Url, request: &FetchRequest) -> Result<FetchResponse, Failure> {
+        let mut get = self.client.get(url.clone());
+        if let Some(etag) = &request.etag {
+            get = get.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(date) = &request.last_modified {
+            get = get.header(reqwest::header::IF_MODIFIED_SINCE, date);
+        }
+        let mut response = get.send().await.map_err(|e| Failure::from_reqwest(&e))?;
         let status = response.status();
         let final_url = response.url().clone();
+        let conditional = request.etag.is_some() || request.last_modified.is_some();
+        if status == reqwest::StatusCode::NOT_MODIFIED && conditional {
+            return Ok(FetchResponse {
+                status: 304,
+                body: Vec::new(),
+                content_type: None,
+                final_url: final_url.to_string(),
+                etag: request.etag.clone(),
+                last_modified: request.last_modified.clone(),
+            });
+        }
         if !status.is_success() {
             return Err(Failure {
                 message: format!("HTTP {} from {final_url}", status.as_u16()),
@@ -218,7 +231,7 @@ impl Fetcher for HttpFetcher {
             .map_err(|refused| Error::source(id, refused.to_string()))?;
         let mut retries = 0;
         loop {
-            match self.attempt(&url).await {
+            match self.attempt(&url, request).await {
                 Ok(response) => return Ok(response),
                 Err(failure) if failure.retryable && retries < self.limits.max_retries => {
                     let backoff = self

@@ -72,6 +72,15 @@ pub struct RawDoc {
     pub item_id: Option<String>,
 }
 
+/// `state/sources/{source_id}.json`: the validators of the last fetched copy and its key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SourceState {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    raw_key: String,
+    content_type: Option<String>,
+}
+
 /// `raw/{source_id}.meta.json`: every document of the source, in fetch order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RawMeta {
@@ -97,14 +106,7 @@ pub async fn run(ports: &Ports, input: FetchInput) -> Result<FetchOutput> {
         },
     };
     match source.kind {
-        SourceKind::Feed => {
-            let response = fetched.get(&source.url, source.capture.clone()).await?;
-            let ext = extension(response.content_type.as_deref(), &response.body);
-            let key = keys::raw(&run.client_id, run.run_date, &source.source_id, ext);
-            fetched
-                .store(DocRole::Feed, key, source.url.clone(), response, None)
-                .await?;
-        }
+        SourceKind::Feed => fetched.feed().await?,
         SourceKind::Html => fetched.html().await?,
         SourceKind::Pubmed => fetched.pubmed().await?,
     }
@@ -152,8 +154,72 @@ impl Fetched<'_> {
                 source_id: self.source.source_id.clone(),
                 url: url.to_string(),
                 capture,
+                etag: None,
+                last_modified: None,
             })
             .await
+    }
+
+    /// A feed is one document. When an earlier run left validators and its body is still in the
+    /// store, the request is conditional: a 304 reuses that body, so an unchanged feed costs
+    /// one empty response.
+    async fn feed(&mut self) -> Result<()> {
+        let source = self.source;
+        let data = self.ports.stores.data.as_ref();
+        let state_key = keys::source_state(&source.source_id);
+        let previous: Option<SourceState> = match data.get(&state_key).await? {
+            Some(bytes) => serde_json::from_slice(&bytes).ok(),
+            None => None,
+        };
+        let previous_body = match &previous {
+            Some(p) => data.get(&p.raw_key).await?,
+            None => None,
+        };
+        let validators = previous.as_ref().filter(|_| previous_body.is_some());
+        let mut response = self
+            .ports
+            .fetcher
+            .fetch(&FetchRequest {
+                source_id: source.source_id.clone(),
+                url: source.url.clone(),
+                capture: source.capture.clone(),
+                etag: validators.and_then(|p| p.etag.clone()),
+                last_modified: validators.and_then(|p| p.last_modified.clone()),
+            })
+            .await?;
+        if response.status == 304 {
+            let (Some(p), Some(body)) = (&previous, previous_body) else {
+                return Err(Error::source(
+                    &source.source_id,
+                    "304 Not Modified to an unconditional request",
+                ));
+            };
+            self.meta.warnings.push(format!(
+                "not modified since the fetch stored at {}",
+                p.raw_key
+            ));
+            response.body = body;
+            response.content_type = p.content_type.clone();
+        }
+        let ext = extension(response.content_type.as_deref(), &response.body);
+        let key = keys::raw(
+            &self.run.client_id,
+            self.run.run_date,
+            &source.source_id,
+            ext,
+        );
+        let state = SourceState {
+            etag: response.etag.clone(),
+            last_modified: response.last_modified.clone(),
+            raw_key: key.clone(),
+            content_type: response.content_type.clone(),
+        };
+        self.store(DocRole::Feed, key, source.url.clone(), response, None)
+            .await?;
+        if state.etag.is_some() || state.last_modified.is_some() {
+            put_json(data, &state_key, &state).await?;
+        }
+        Ok(())
     }
 
     /// Stores a document's bytes, then records it (raw first).

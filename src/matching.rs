@@ -187,11 +187,17 @@ impl Matcher {
 
     /// Finds the watch-list terms of an item, in its title and in its body.
     pub fn find(&self, item: &Item) -> Findings {
-        let body = if item.text.contains(&item.summary) {
+        let mut body = if item.text.contains(&item.summary) {
             item.text.clone()
         } else {
             format!("{} {}", item.summary, item.text)
         };
+        // The venue is part of what the item says about itself: "Journal of Controlled Release"
+        // makes a PubMed article a publication.
+        if let Some(venue) = &item.venue {
+            body.push_str(" — ");
+            body.push_str(venue);
+        }
         let mut hits: BTreeSet<Hit> = BTreeSet::new();
         let mut ignored: BTreeSet<String> = BTreeSet::new();
         for (field, text) in [

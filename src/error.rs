@@ -90,6 +90,10 @@ pub enum Error {
     #[error("model output rejected: {0}")]
     LlmOutputRejected(String),
 
+    /// Bedrock failed or refused; `kind` says whether retrying can help.
+    #[error("{message}")]
+    Bedrock { kind: ErrorKind, message: String },
+
     /// A bug: an invariant did not hold.
     #[error("internal error: {0}")]
     Internal(String),
@@ -102,6 +106,7 @@ impl Error {
             Error::SourceUnavailable { .. } => ErrorKind::SourceUnavailable,
             Error::Throttled(_) => ErrorKind::Throttled,
             Error::LlmOutputRejected(_) => ErrorKind::LlmOutputRejected,
+            Error::Bedrock { kind, .. } => *kind,
             Error::Store { .. } | Error::MissingObject { .. } | Error::Internal(_) => {
                 ErrorKind::Internal
             }

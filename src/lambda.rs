@@ -3,7 +3,8 @@
 //! machine's `Retry`/`Catch` match.
 //!
 //! Environment: `VECTORA_CONFIG_STORE`, `VECTORA_DATA_STORE`, `VECTORA_NEWSLETTER_STORE` (where
-//! each area lives), `VECTORA_METRICS_NAMESPACE` (default `VectoraInbox`).
+//! each area lives), `VECTORA_METRICS_NAMESPACE` (default `VectoraInbox`), `VECTORA_EDITOR`
+//! (`bedrock`, the default, or `template`), `VECTORA_BEDROCK_MODEL_ID` (overrides the client's).
 
 use std::sync::Arc;
 
@@ -50,18 +51,34 @@ fn store_from_env(var: &str) -> Result<Arc<dyn crate::ports::ObjectStore>, Error
 
 /// The ports a deployed function uses: HTTP(S) only (no `file://`), the template editor,
 /// metrics as Embedded Metric Format lines on stdout.
-pub fn ports_from_env() -> Result<Ports, Error> {
+pub async fn ports_from_env() -> Result<Ports, Error> {
     let clock = Arc::new(SystemClock);
+    let data = store_from_env("VECTORA_DATA_STORE")?;
+    let editor: Arc<dyn crate::ports::Editor> = match std::env::var("VECTORA_EDITOR").as_deref() {
+        Ok("template") => Arc::new(TemplateEditor),
+        Ok("bedrock") | Err(_) => {
+            // Lambda always sets AWS_REGION; the fallback only matters elsewhere.
+            let client = crate::editorial::bedrock::client_from_env("eu-west-3").await;
+            Arc::new(crate::editorial::BedrockEditor::new(client, data.clone()))
+        }
+        Ok(other) => {
+            return Err(Error::config(
+                "VECTORA_EDITOR",
+                "-",
+                format!("{other:?} is not an editor: expected bedrock or template"),
+            ));
+        }
+    };
     let namespace =
         std::env::var("VECTORA_METRICS_NAMESPACE").unwrap_or_else(|_| "VectoraInbox".into());
     Ok(Ports {
         stores: Stores {
             config: store_from_env("VECTORA_CONFIG_STORE")?,
-            data: store_from_env("VECTORA_DATA_STORE")?,
+            data,
             newsletters: store_from_env("VECTORA_NEWSLETTER_STORE")?,
         },
         fetcher: Arc::new(HttpFetcher::new(HttpLimits::default())?),
-        editor: Arc::new(TemplateEditor),
+        editor,
         metrics: Arc::new(EmfMetrics::new(namespace, std::io::stdout(), clock.clone())),
         clock,
     })
@@ -70,7 +87,9 @@ pub fn ports_from_env() -> Result<Ports, Error> {
 /// Serves `step` until the Lambda runtime stops the process.
 pub async fn serve(step: &'static str) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let ports = ports_from_env().map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
+    let ports = ports_from_env()
+        .await
+        .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let ports = ports.clone();
         async move {

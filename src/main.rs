@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use vectora_inbox::asl::{ExecutionEvent, ExecutionObserver};
 use vectora_inbox::classify::{Classifier, ClassifyInput};
 use vectora_inbox::config::{self, SourceKind, load_client};
-use vectora_inbox::editorial::TemplateEditor;
+use vectora_inbox::editorial::{BedrockEditor, TemplateEditor};
 use vectora_inbox::normalize::html_page::{self, PageSelectors};
 use vectora_inbox::normalize::{self, Format, Origin, pubmed};
 use vectora_inbox::ports::metrics::MemoryMetrics;
@@ -107,6 +107,9 @@ enum Command {
 enum EditorChoice {
     /// Deterministic editorial text from the items' own facts; no network.
     Template,
+    /// AWS Bedrock (Converse) through the standard AWS configuration chain; the template
+    /// editor takes over a section whose answer fails.
+    Bedrock,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -143,9 +146,9 @@ async fn dispatch(command: Command) -> Result<()> {
             date,
             period_days,
             offline,
-            editor: _,
+            editor,
             store,
-        } => run(&client, &config, date, period_days, offline, &store).await,
+        } => run(&client, &config, date, period_days, offline, editor, &store).await,
         Command::Parse {
             file,
             kind,
@@ -264,9 +267,21 @@ async fn run(
     date: Option<NaiveDate>,
     period_days: Option<u32>,
     offline: bool,
+    editor: EditorChoice,
     store: &str,
 ) -> Result<()> {
-    let ports = local_ports(config, store, offline)?;
+    let mut ports = local_ports(config, store, offline)?;
+    if let EditorChoice::Bedrock = editor {
+        let bundle = load_client(ports.stores.config.as_ref(), client).await?;
+        let Some(bedrock) = &bundle.client.editor.bedrock else {
+            bail!(
+                "{}: editor.bedrock is missing: --editor bedrock needs the client's Bedrock settings",
+                ports.stores.config.locate(&config::client_key(client))
+            );
+        };
+        let client = vectora_inbox::editorial::bedrock::client_from_env(&bedrock.region).await;
+        ports.editor = Arc::new(BedrockEditor::new(client, ports.stores.data.clone()));
+    }
     let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let input = serde_json::json!({
         "client_id": client,

@@ -201,4 +201,10 @@ pub struct SectionDraft {
     pub input_tokens: u64,
     #[serde(default)]
     pub output_tokens: u64,
+    /// What the calls cost, from the client's price table.
+    #[serde(default)]
+    pub cost_usd: f64,
+    /// Whether the answer came from the LLM cache (a re-run pays nothing).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
 }

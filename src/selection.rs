@@ -209,6 +209,7 @@ mod tests {
                 trademark_events: vec![],
             },
             editor: EditorConfig {
+                bedrock: None,
                 summary_max_chars: 300,
                 tldr_max_items: 3,
             },

@@ -132,6 +132,21 @@ fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
     }
 }
 
+/// Removes URL-like words (`scheme://…`, `www.…`), so text taken from an item can never carry a
+/// link into a newsletter (a Markdown renderer would turn a bare URL into one).
+pub fn strip_urls(s: &str) -> String {
+    let kept: Vec<&str> = s
+        .split(' ')
+        .filter(|w| {
+            let lower = w
+                .trim_start_matches(['(', '[', '<', '"', '\''])
+                .to_ascii_lowercase();
+            !(lower.contains("://") || lower.starts_with("www.") || lower.starts_with("mailto:"))
+        })
+        .collect();
+    clean_line(&kept.join(" "))
+}
+
 /// At most `max` characters, cut at a word boundary, with an ellipsis when cut.
 pub fn truncate_words(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -245,6 +260,14 @@ mod tests {
         assert_eq!(
             leading_sentences("One very long sentence without end", 12),
             "One very…"
+        );
+    }
+
+    #[test]
+    fn strip_urls_removes_every_link_form() {
+        assert_eq!(
+            strip_urls("Visit https://evil.example/x now (www.evil.example) or mailto:a@b.c, ok."),
+            "Visit now or ok."
         );
     }
 

@@ -106,6 +106,39 @@ pub struct EditorConfig {
     pub summary_max_chars: usize,
     /// Items listed in the TL;DR.
     pub tldr_max_items: usize,
+    /// The Bedrock editor (`vectora run --editor bedrock`, and the Lambdas on AWS).
+    #[serde(default)]
+    pub bedrock: Option<BedrockConfig>,
+}
+
+/// How the Bedrock editor writes for this client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BedrockConfig {
+    /// Model or inference-profile id; `VECTORA_BEDROCK_MODEL_ID` overrides it.
+    pub model_id: String,
+    /// Region of the Bedrock endpoint when the environment (`AWS_REGION`) names none.
+    pub region: String,
+    /// Upper bound of each answer, always sent.
+    pub max_tokens: u32,
+    /// 0–1; low keeps the writing factual.
+    pub temperature: f32,
+    /// How the newsletter reads (system prompt).
+    pub tone: String,
+    /// Who reads it (system prompt).
+    pub audience: String,
+    /// Put a cache point after the static system prompt (models that support prompt caching).
+    pub prompt_caching: bool,
+    pub price_usd_per_million_tokens: TokenPrices,
+    /// Once a run has spent this much, remaining sections are written by the template editor.
+    pub budget_usd_per_run: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenPrices {
+    pub input: f64,
+    pub output: f64,
 }
 
 /// When the client's newsletter runs on AWS (EventBridge Scheduler).

@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 
 pub use catalog::{Catalog, HtmlOptions, PubmedOptions, SourceDef, SourceKind};
 pub use client::{
-    AlwaysKeep, Caps, ClientConfig, EditorConfig, PubmedQuery, ScheduleConfig, SectionConfig,
-    SortBy, WatchListRefs,
+    AlwaysKeep, BedrockConfig, Caps, ClientConfig, EditorConfig, PubmedQuery, ScheduleConfig, SectionConfig,
+    SortBy, TokenPrices, WatchListRefs,
 };
 pub use scopes::{
     Company, CompanyScope, CompanyTier, ExclusionGroup, ExclusionScope, Molecule, MoleculeScope,
@@ -368,6 +368,57 @@ fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()
             )
         },
     )?;
+    if let Some(b) = &c.editor.bedrock {
+        ensure(
+            !b.model_id.trim().is_empty(),
+            file,
+            "editor.bedrock.model_id",
+            || "must not be empty".into(),
+        )?;
+        ensure(
+            !b.region.trim().is_empty(),
+            file,
+            "editor.bedrock.region",
+            || "must not be empty".into(),
+        )?;
+        ensure(
+            (256..=8192).contains(&b.max_tokens),
+            file,
+            "editor.bedrock.max_tokens",
+            || format!("{} is out of range: expected 256 to 8192", b.max_tokens),
+        )?;
+        ensure(
+            (0.0..=1.0).contains(&b.temperature),
+            file,
+            "editor.bedrock.temperature",
+            || format!("{} is out of range: expected 0 to 1", b.temperature),
+        )?;
+        for (key, v) in [
+            (
+                "editor.bedrock.price_usd_per_million_tokens.input",
+                b.price_usd_per_million_tokens.input,
+            ),
+            (
+                "editor.bedrock.price_usd_per_million_tokens.output",
+                b.price_usd_per_million_tokens.output,
+            ),
+        ] {
+            ensure(v.is_finite() && v >= 0.0, file, key, || {
+                format!("{v} is not a price: expected a number >= 0")
+            })?;
+        }
+        ensure(
+            b.budget_usd_per_run.is_finite() && b.budget_usd_per_run > 0.0,
+            file,
+            "editor.bedrock.budget_usd_per_run",
+            || {
+                format!(
+                    "{} is out of range: expected a positive amount of USD",
+                    b.budget_usd_per_run
+                )
+            },
+        )?;
+    }
     validate_cron(file, &c.schedule.cron)?;
     let tz = &c.schedule.timezone;
     let tz_ok = tz == "UTC"

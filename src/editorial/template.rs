@@ -38,6 +38,8 @@ impl Editor for TemplateEditor {
             llm_calls: 0,
             input_tokens: 0,
             output_tokens: 0,
+            cost_usd: 0.0,
+            cached: false,
         })
     }
 }
@@ -92,15 +94,16 @@ fn summarize(item: &ScoredItem, max_chars: usize) -> String {
     };
     // The entity note counts against the budget: the whole summary stays within max_chars.
     let budget = max_chars.saturating_sub(suffix.chars().count()).max(1);
-    let source_text = if it.summary.is_empty() {
+    // Item text is data: whatever links it carries stay out of the newsletter.
+    let source_text = crate::text::strip_urls(if it.summary.is_empty() {
         &it.text
     } else {
         &it.summary
-    };
+    });
     let lead = if source_text.is_empty() {
-        truncate_words(&it.title, budget)
+        truncate_words(&crate::text::strip_urls(&it.title), budget)
     } else {
-        leading_sentences(source_text, budget)
+        leading_sentences(&source_text, budget)
     };
     lead + &suffix
 }

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use crate::config::ClientConfig;
+use crate::matching::Matcher;
 use crate::error::Result;
 use crate::model::{SectionDraft, SelectedSection};
 
@@ -12,6 +13,8 @@ pub struct SectionBrief<'a> {
     pub client: &'a ClientConfig,
     pub run_date: NaiveDate,
     pub section: &'a SelectedSection,
+    /// The client's watch lists, compiled: what the guards check an editor's names against.
+    pub matcher: &'a Matcher,
 }
 
 #[async_trait]

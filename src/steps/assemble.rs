@@ -59,12 +59,24 @@ struct Report<'a> {
     funnel: Funnel,
     sources: Vec<SourceReport>,
     sections: Vec<&'a GenerateOutput>,
+    /// What the editors cost this run (a cached answer costs nothing).
+    llm: LlmTotals,
     /// Every matched item: kept or dropped, with score breakdown and reasons.
     decisions: Vec<Decision<'a>>,
     /// Every item left out before scoring (undated, outside the window, naming nothing).
     excluded: &'a [Excluded],
     timings_ms: Timings,
     generated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize)]
+struct LlmTotals {
+    calls: u32,
+    input_tokens: u64,
+    output_tokens: u64,
+    cost_usd: f64,
+    sections_cached: usize,
+    sections_fallback: usize,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,6 +228,14 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
             .map(|s| source_report(&bundle, s))
             .collect(),
         sections: input.sections.iter().collect(),
+        llm: LlmTotals {
+            calls: input.sections.iter().map(|s| s.llm_calls).sum(),
+            input_tokens: input.sections.iter().map(|s| s.input_tokens).sum(),
+            output_tokens: input.sections.iter().map(|s| s.output_tokens).sum(),
+            cost_usd: (input.sections.iter().map(|s| s.cost_usd).sum::<f64>() * 1e6).round() / 1e6,
+            sections_cached: input.sections.iter().filter(|s| s.cached).count(),
+            sections_fallback: input.sections.iter().filter(|s| s.fallback_reason.is_some()).count(),
+        },
         decisions: decisions(&selection),
         excluded: &excluded,
         timings_ms: Timings {
@@ -266,6 +286,11 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
         Metric::count("SourcesFailed", sources_failed as f64),
         Metric::count("BedrockCalls", bedrock_calls),
         Metric::count("BedrockTokens", tokens as f64),
+        Metric {
+            name: "BedrockCostUsd",
+            value: report.llm.cost_usd,
+            unit: crate::ports::metrics::Unit::None,
+        },
         Metric::count("EditorFallbacks", fallbacks as f64),
     ];
     if let Some(ms) = report.timings_ms.execution {

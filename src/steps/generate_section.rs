@@ -8,6 +8,7 @@ use crate::config::load_client;
 use crate::editorial::TemplateEditor;
 use crate::error::{Error, Result};
 use crate::keys;
+use crate::matching::Matcher;
 use crate::model::Selection;
 use crate::ports::Ports;
 use crate::ports::editor::{Editor, SectionBrief};
@@ -37,6 +38,9 @@ pub struct GenerateOutput {
     pub llm_calls: u32,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    pub cost_usd: f64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cached: bool,
     pub elapsed_ms: u64,
 }
 
@@ -74,7 +78,9 @@ pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> 
                     .join(", ")
             ),
         })?;
+    let matcher = Matcher::new(&bundle.watch, &bundle.scoring)?;
     let brief = SectionBrief {
+        matcher: &matcher,
         client: &bundle.client,
         run_date: run.run_date,
         section: selected,
@@ -109,6 +115,8 @@ pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> 
         llm_calls: draft.llm_calls,
         input_tokens: draft.input_tokens,
         output_tokens: draft.output_tokens,
+        cost_usd: draft.cost_usd,
+        cached: draft.cached,
         elapsed_ms: elapsed_ms(ports, started),
     })
 }

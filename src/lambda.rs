@@ -15,7 +15,6 @@ use crate::error::Error;
 use crate::ports::metrics::EmfMetrics;
 use crate::ports::{Ports, Stores, SystemClock};
 use crate::sources::{HttpFetcher, HttpLimits};
-use crate::steps;
 use crate::store::LocalDirStore;
 
 /// A library error on its way out of a Lambda.
@@ -92,8 +91,9 @@ pub async fn serve(step: &'static str) -> Result<(), lambda_runtime::Error> {
         .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let ports = ports.clone();
+        // Journaled like a local run, so the run's step records exist on AWS too.
         async move {
-            steps::dispatch(step, &ports, event.payload)
+            crate::journal::run_step(step, &ports, event.payload, false)
                 .await
                 .map_err(StepFailure)
         }

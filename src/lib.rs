@@ -11,6 +11,7 @@ pub mod classify;
 pub mod config;
 pub mod editorial;
 pub mod error;
+pub mod journal;
 pub mod keys;
 #[cfg(feature = "lambda")]
 pub mod lambda;

@@ -56,6 +56,10 @@ enum Command {
         /// Output directory (run data at the top, newsletters under newsletters/).
         #[arg(long, default_value = "vectora-out")]
         store: String,
+        /// Re-execute a failed or interrupted run: steps already done with the same input (and
+        /// configuration) are not run again, nothing is refetched, no LLM call is paid twice.
+        #[arg(long)]
+        resume: bool,
     },
     /// Normalize one captured source file and print its items as JSON lines.
     Parse {
@@ -148,7 +152,20 @@ async fn dispatch(command: Command) -> Result<()> {
             offline,
             editor,
             store,
-        } => run(&client, &config, date, period_days, offline, editor, &store).await,
+            resume,
+        } => {
+            run(
+                &client,
+                &config,
+                date,
+                period_days,
+                offline,
+                editor,
+                &store,
+                resume,
+            )
+            .await
+        }
         Command::Parse {
             file,
             kind,
@@ -269,6 +286,7 @@ async fn run(
     offline: bool,
     editor: EditorChoice,
     store: &str,
+    resume: bool,
 ) -> Result<()> {
     let mut ports = local_ports(config, store, offline)?;
     if let EditorChoice::Bedrock = editor {
@@ -294,12 +312,13 @@ async fn run(
         config.display(),
         if offline { ", offline" } else { "" }
     );
-    let outcome = runner::execute(
+    let outcome = runner::execute_with(
         runner::DEFINITION,
         ports,
         input,
         &name,
         Some(Arc::new(Progress)),
+        resume,
     )
     .await?;
     match outcome {
@@ -400,7 +419,8 @@ async fn step(name: &str, input: &Path, config: &Path, store: &str, offline: boo
     let event: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", input.display()))?;
     let ports = local_ports(config, store, offline)?;
-    let output = steps::dispatch(name, &ports, event)
+    // Journaled, as its Lambda would be.
+    let output = vectora_inbox::journal::run_step(name, &ports, event, false)
         .await
         .map_err(|e| anyhow::anyhow!("{}: {e}", e.kind()))?;
     println!("{}", serde_json::to_string_pretty(&output)?);

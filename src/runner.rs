@@ -10,7 +10,7 @@ use crate::asl::{
 };
 use crate::error::{Error, Result};
 use crate::ports::Ports;
-use crate::steps;
+use crate::{journal, steps};
 
 /// The state machine definition, compiled into the binary so `vectora run` works anywhere.
 pub const DEFINITION: &str = include_str!("../statemachine/newsletter.asl.json");
@@ -63,11 +63,13 @@ pub fn load_definition(text: &str) -> Result<StateMachine> {
 /// In-process Task handlers.
 pub struct StepHandlers {
     ports: Ports,
+    /// Skip steps whose journal shows the same input already succeeded (`--resume`).
+    resume: bool,
 }
 
 impl StepHandlers {
-    pub fn new(ports: Ports) -> Self {
-        StepHandlers { ports }
+    pub fn new(ports: Ports, resume: bool) -> Self {
+        StepHandlers { ports, resume }
     }
 }
 
@@ -82,7 +84,7 @@ impl TaskInvoker for StepHandlers {
             error: "States.Runtime".into(),
             cause: format!("unknown Task resource {resource:?}"),
         })?;
-        steps::dispatch(step, &self.ports, input)
+        journal::run_step(step, &self.ports, input, self.resume)
             .await
             .map_err(|e| TaskFailure {
                 error: e.kind().name().to_string(),
@@ -99,9 +101,21 @@ pub async fn execute(
     execution_name: &str,
     observer: Option<Arc<dyn ExecutionObserver>>,
 ) -> Result<std::result::Result<serde_json::Value, ExecutionFailure>> {
+    execute_with(definition, ports, input, execution_name, observer, false).await
+}
+
+/// [`execute`], optionally resuming: steps already done with the same input are not run again.
+pub async fn execute_with(
+    definition: &str,
+    ports: Ports,
+    input: serde_json::Value,
+    execution_name: &str,
+    observer: Option<Arc<dyn ExecutionObserver>>,
+    resume: bool,
+) -> Result<std::result::Result<serde_json::Value, ExecutionFailure>> {
     let machine = Arc::new(load_definition(definition)?);
     let clock = ports.clock.clone();
-    let invoker: Arc<dyn TaskInvoker> = Arc::new(StepHandlers::new(ports));
+    let invoker: Arc<dyn TaskInvoker> = Arc::new(StepHandlers::new(ports, resume));
     // The jitter seed derives from the execution name: reruns back off identically.
     let seed = execution_name
         .bytes()

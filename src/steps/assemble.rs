@@ -234,7 +234,11 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
             output_tokens: input.sections.iter().map(|s| s.output_tokens).sum(),
             cost_usd: (input.sections.iter().map(|s| s.cost_usd).sum::<f64>() * 1e6).round() / 1e6,
             sections_cached: input.sections.iter().filter(|s| s.cached).count(),
-            sections_fallback: input.sections.iter().filter(|s| s.fallback_reason.is_some()).count(),
+            sections_fallback: input
+                .sections
+                .iter()
+                .filter(|s| s.fallback_reason.is_some())
+                .count(),
         },
         decisions: decisions(&selection),
         excluded: &excluded,

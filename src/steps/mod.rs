@@ -87,6 +87,10 @@ pub struct RunContext {
     /// Items published in `[window_start, window_end)` belong to the run.
     pub window_start: DateTime<Utc>,
     pub window_end: DateTime<Utc>,
+    /// Digest of every configuration file the run read: part of every step's input, so a
+    /// changed configuration is never mistaken for work already done.
+    #[serde(default)]
+    pub config_digest: String,
 }
 
 /// One source to fetch, as `plan` lists it for the source Map.

@@ -62,7 +62,8 @@ pub async fn run(ports: &Ports, input: PlanInput) -> Result<PlanOutput> {
     let run_date = input
         .run_date
         .unwrap_or_else(|| ports.clock.now().date_naive());
-    let run = window(&bundle.client.client_id, run_date, period_days);
+    let mut run = window(&bundle.client.client_id, run_date, period_days);
+    run.config_digest = bundle.digest.clone();
     let manifest_key = keys::manifest(&run.client_id, run_date);
     let manifest = Manifest {
         client_id: &run.client_id,
@@ -125,5 +126,6 @@ pub fn window(client_id: &str, run_date: NaiveDate, period_days: u32) -> RunCont
         period_days,
         window_start: end - chrono::Duration::days(i64::from(period_days)),
         window_end: end,
+        config_digest: String::new(),
     }
 }

@@ -36,31 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the newsletter state machine for one client (locally, in-process).
-    Run {
-        #[arg(long)]
-        client: String,
-        /// Configuration directory (clients/, scopes/, sources/, scoring/).
-        #[arg(long, default_value = "fixtures")]
-        config: PathBuf,
-        /// Run date (YYYY-MM-DD); the window is the `period` days before it. Default: today (UTC).
-        #[arg(long)]
-        date: Option<NaiveDate>,
-        /// Overrides the client's period_days.
-        #[arg(long)]
-        period_days: Option<u32>,
-        /// Read each source's recorded capture instead of fetching it.
-        #[arg(long)]
-        offline: bool,
-        #[arg(long, value_enum, default_value_t = EditorChoice::Template)]
-        editor: EditorChoice,
-        /// Output directory (run data at the top, newsletters under newsletters/).
-        #[arg(long, default_value = "vectora-out")]
-        store: String,
-        /// Re-execute a failed or interrupted run: steps already done with the same input (and
-        /// configuration) are not run again, nothing is refetched, no LLM call is paid twice.
-        #[arg(long)]
-        resume: bool,
-    },
+    Run(RunArgs),
     /// Normalize one captured source file and print its items as JSON lines.
     Parse {
         file: PathBuf,
@@ -107,6 +83,33 @@ enum Command {
     },
 }
 
+#[derive(clap::Args)]
+struct RunArgs {
+    #[arg(long)]
+    client: String,
+    /// Configuration directory (clients/, scopes/, sources/, scoring/).
+    #[arg(long, default_value = "fixtures")]
+    config: PathBuf,
+    /// Run date (YYYY-MM-DD); the window is the `period` days before it. Default: today (UTC).
+    #[arg(long)]
+    date: Option<NaiveDate>,
+    /// Overrides the client's period_days.
+    #[arg(long)]
+    period_days: Option<u32>,
+    /// Read each source's recorded capture instead of fetching it.
+    #[arg(long)]
+    offline: bool,
+    #[arg(long, value_enum, default_value_t = EditorChoice::Template)]
+    editor: EditorChoice,
+    /// Output directory (run data at the top, newsletters under newsletters/).
+    #[arg(long, default_value = "vectora-out")]
+    store: String,
+    /// Re-execute a failed or interrupted run: steps already done with the same input (and
+    /// configuration) are not run again, nothing is refetched, no LLM call is paid twice.
+    #[arg(long)]
+    resume: bool,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum EditorChoice {
     /// Deterministic editorial text from the items' own facts; no network.
@@ -144,28 +147,7 @@ async fn main() {
 
 async fn dispatch(command: Command) -> Result<()> {
     match command {
-        Command::Run {
-            client,
-            config,
-            date,
-            period_days,
-            offline,
-            editor,
-            store,
-            resume,
-        } => {
-            run(
-                &client,
-                &config,
-                date,
-                period_days,
-                offline,
-                editor,
-                &store,
-                resume,
-            )
-            .await
-        }
+        Command::Run(args) => run(args).await,
         Command::Parse {
             file,
             kind,
@@ -278,16 +260,18 @@ fn index(i: &Option<usize>) -> String {
     i.map(|i| format!(" #{i}")).unwrap_or_default()
 }
 
-async fn run(
-    client: &str,
-    config: &Path,
-    date: Option<NaiveDate>,
-    period_days: Option<u32>,
-    offline: bool,
-    editor: EditorChoice,
-    store: &str,
-    resume: bool,
-) -> Result<()> {
+async fn run(args: RunArgs) -> Result<()> {
+    let RunArgs {
+        client,
+        config,
+        date,
+        period_days,
+        offline,
+        editor,
+        store,
+        resume,
+    } = args;
+    let (client, config, store) = (client.as_str(), config.as_path(), store.as_str());
     let mut ports = local_ports(config, store, offline)?;
     if let EditorChoice::Bedrock = editor {
         let bundle = load_client(ports.stores.config.as_ref(), client).await?;

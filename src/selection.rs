@@ -218,6 +218,7 @@ mod tests {
                 timezone: "UTC".into(),
             },
             keep_undated: false,
+            send_empty: true,
             pubmed: None,
         }
     }

@@ -345,3 +345,82 @@ async fn fixture_newsletter_keeps_what_the_old_system_missed_and_drops_its_noise
         );
     }
 }
+
+/// A week with nothing in the window still produces an issue that says so, and the execution
+/// output tells the operator why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_week_says_so_plainly() {
+    let out = tempfile::tempdir().unwrap();
+    let (ports, metrics) = offline_ports(&fixtures(), out.path());
+    let input = serde_json::json!({"client_id": "lai_weekly", "run_date": "2027-06-07"});
+    let output = vectora_inbox::runner::execute(
+        vectora_inbox::runner::DEFINITION,
+        ports,
+        input,
+        "empty",
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(output["status"], "empty");
+    assert_eq!(output["items_selected"], 0);
+    assert!(
+        output["notice"]
+            .as_str()
+            .unwrap()
+            .contains("outside the window"),
+        "{output}"
+    );
+    let md = std::fs::read_to_string(
+        out.path()
+            .join("newsletters/lai_weekly/2027/06/07/newsletter.md"),
+    )
+    .unwrap();
+    assert!(
+        md.contains("No item published between 2027-05-31 and 2027-06-06 met this newsletter"),
+        "{md}"
+    );
+    assert!(md.contains("- Nothing this period."));
+    let published = metrics.published();
+    assert!(
+        published[0]
+            .1
+            .iter()
+            .any(|m| m.name == "NewsletterEmpty" && m.value == 1.0)
+    );
+}
+
+/// With `send_empty: false`, an empty week writes the report only, and says where it is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_week_can_be_left_unsent() {
+    let config = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures(), config.path());
+    let path = config.path().join("clients/lai_weekly.yaml");
+    let text = std::fs::read_to_string(&path).unwrap() + "\nsend_empty: false\n";
+    std::fs::write(&path, text).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let (ports, _) = offline_ports(config.path(), out.path());
+    let input = serde_json::json!({"client_id": "lai_weekly", "run_date": "2027-06-07"});
+    let output = vectora_inbox::runner::execute(
+        vectora_inbox::runner::DEFINITION,
+        ports,
+        input,
+        "empty",
+        None,
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let dir = out.path().join("newsletters/lai_weekly/2027/06/07");
+    assert!(!dir.join("newsletter.md").exists());
+    assert!(
+        output["output_path"]
+            .as_str()
+            .unwrap()
+            .ends_with("report.json")
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["status"], "empty");
+}

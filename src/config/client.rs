@@ -30,9 +30,17 @@ pub struct ClientConfig {
     /// bonus); the report counts them either way.
     #[serde(default)]
     pub keep_undated: bool,
+    /// Whether an issue with nothing selected is still written (saying so plainly) — the
+    /// default — or only the report is.
+    #[serde(default = "yes")]
+    pub send_empty: bool,
     /// Required when the client follows a `pubmed` source.
     #[serde(default)]
     pub pubmed: Option<PubmedQuery>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// What to search PubMed for.

@@ -46,7 +46,22 @@ pub struct RunSummary {
     pub sections_generated: usize,
     pub bedrock_calls: u32,
     pub sources_failed: usize,
+    /// `ok`, `degraded` (some sources failed or a section fell back to the template editor), or
+    /// `empty` (nothing selected).
+    pub status: RunStatus,
+    /// For anything but `ok`: why, in one sentence an operator can act on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<String>,
+    /// The newsletter written (or, when an empty issue is not sent, the report).
     pub output_path: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Ok,
+    Degraded,
+    Empty,
 }
 
 #[derive(Debug, Serialize)]
@@ -56,6 +71,8 @@ struct Report<'a> {
     window_start: DateTime<Utc>,
     window_end: DateTime<Utc>,
     config_digest: &'a str,
+    status: RunStatus,
+    notice: Option<String>,
     funnel: Funnel,
     sources: Vec<SourceReport>,
     sections: Vec<&'a GenerateOutput>,
@@ -174,30 +191,70 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
     );
     let news = ports.stores.newsletters.as_ref();
     let md_key = keys::newsletter_file(&run.client_id, run.run_date, "newsletter.md");
-    news.put(
-        &md_key,
-        render::markdown(&doc)?.into_bytes(),
-        content_type::MARKDOWN,
-    )
-    .await?;
-    news.put(
-        &keys::newsletter_file(&run.client_id, run.run_date, "newsletter.html"),
-        render::html(&doc)?.into_bytes(),
-        content_type::HTML,
-    )
-    .await?;
-    put_json(
-        news,
-        &keys::newsletter_file(&run.client_id, run.run_date, "newsletter.json"),
-        &doc,
-    )
-    .await?;
-
+    let report_key = keys::newsletter_file(&run.client_id, run.run_date, "report.json");
     let sources_failed = input
         .sources
         .iter()
         .filter(|s| s.status == SourceStatus::Failed)
         .count();
+    let selected_count: usize = selection.sections.iter().map(|s| s.items.len()).sum();
+    let fallbacks = input
+        .sections
+        .iter()
+        .filter(|s| s.fallback_reason.is_some())
+        .count();
+    let (status, notice) = if selected_count == 0 {
+        let why = if !input.sources.is_empty() && sources_failed == input.sources.len() {
+            "every source failed: see report.json for each source's error".to_string()
+        } else if input.matching.items_analyzed == 0 {
+            "the sources returned no items".to_string()
+        } else if input.matching.items_matched == 0 {
+            format!(
+                "none of the {} items published in the window names the watch lists ({} were outside the window)",
+                input.matching.items_unique.saturating_sub(
+                    input.matching.items_out_of_window + input.matching.items_undated
+                ),
+                input.matching.items_out_of_window
+            )
+        } else {
+            format!(
+                "{} items named the watch lists but none reached the relevance rules",
+                input.matching.items_matched
+            )
+        };
+        (RunStatus::Empty, Some(format!("nothing selected: {why}")))
+    } else if sources_failed > 0 || fallbacks > 0 {
+        (
+            RunStatus::Degraded,
+            Some(format!(
+                "{sources_failed} source(s) failed and {fallbacks} section(s) fell back to the template editor: see report.json"
+            )),
+        )
+    } else {
+        (RunStatus::Ok, None)
+    };
+    // An empty issue is written (saying so) unless the client asked not to send one.
+    let write_newsletter = status != RunStatus::Empty || bundle.client.send_empty;
+    if write_newsletter {
+        news.put(
+            &md_key,
+            render::markdown(&doc)?.into_bytes(),
+            content_type::MARKDOWN,
+        )
+        .await?;
+        news.put(
+            &keys::newsletter_file(&run.client_id, run.run_date, "newsletter.html"),
+            render::html(&doc)?.into_bytes(),
+            content_type::HTML,
+        )
+        .await?;
+        put_json(
+            news,
+            &keys::newsletter_file(&run.client_id, run.run_date, "newsletter.json"),
+            &doc,
+        )
+        .await?;
+    }
     let items_selected: usize = selection.sections.iter().map(|s| s.items.len()).sum();
     let bedrock_calls: u32 = input.sections.iter().map(|s| s.llm_calls).sum();
     let now = ports.clock.now();
@@ -207,6 +264,8 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
         window_start: run.window_start,
         window_end: run.window_end,
         config_digest: &bundle.digest,
+        status,
+        notice: notice.clone(),
         funnel: Funnel {
             items_fetched: input
                 .sources
@@ -265,23 +324,13 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
         },
         generated_at: now,
     };
-    put_json(
-        news,
-        &keys::newsletter_file(&run.client_id, run.run_date, "report.json"),
-        &report,
-    )
-    .await?;
+    put_json(news, &report_key, &report).await?;
 
     let tokens: u64 = input
         .sections
         .iter()
         .map(|s| s.input_tokens + s.output_tokens)
         .sum();
-    let fallbacks = input
-        .sections
-        .iter()
-        .filter(|s| s.fallback_reason.is_some())
-        .count();
     let mut metrics = vec![
         Metric::count("ItemsAnalyzed", input.matching.items_analyzed as f64),
         Metric::count("ItemsMatched", input.matching.items_matched as f64),
@@ -296,6 +345,7 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
             unit: crate::ports::metrics::Unit::None,
         },
         Metric::count("EditorFallbacks", fallbacks as f64),
+        Metric::count("NewsletterEmpty", u32::from(status == RunStatus::Empty)),
     ];
     if let Some(ms) = report.timings_ms.execution {
         metrics.push(Metric {
@@ -316,7 +366,13 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
         sections_generated: input.sections.len(),
         bedrock_calls,
         sources_failed,
-        output_path: news.locate(&md_key),
+        status,
+        notice,
+        output_path: news.locate(if write_newsletter {
+            &md_key
+        } else {
+            &report_key
+        }),
     })
 }
 

@@ -5,6 +5,7 @@ mod common;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use common::*;
@@ -158,5 +159,99 @@ async fn resume_reruns_steps_whose_configuration_changed() {
     assert_eq!(
         output["items_selected"], 0,
         "the new threshold applied: {output}"
+    );
+}
+
+/// A real crash: `vectora run` is killed (SIGKILL) while it waits on the model, after fetch,
+/// normalize, match and score are done; `--resume` then finishes the run without refetching
+/// or redoing them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_process_is_completed_by_resume() {
+    use common::fake_bedrock::{Model, fake_bedrock};
+    let hung = fake_bedrock(Model::Hang).await;
+    let out = tempfile::tempdir().unwrap();
+    let store = out.path().to_path_buf();
+    let command = move |endpoint: String, resume: bool| {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_vectora"));
+        c.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args([
+                "run",
+                "--client",
+                "lai_weekly",
+                "--offline",
+                "--editor",
+                "bedrock",
+                "--date",
+                FIXTURE_DATE,
+                "--store",
+            ])
+            .arg(&store)
+            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", endpoint)
+            .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+            .env("AWS_SECRET_ACCESS_KEY", "secret")
+            .env("AWS_REGION", "eu-west-3")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env_remove("AWS_PROFILE")
+            .env_remove("VECTORA_BEDROCK_MODEL_ID")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null());
+        if resume {
+            c.arg("--resume");
+        }
+        c
+    };
+    let mut child = command(hung.endpoint(), false).spawn().unwrap();
+    // Wait (bounded) until the run is blocked in its first model call: everything before the
+    // section Map is then done and journaled.
+    let mut waited = 0;
+    while hung.requests() == 0 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before calling the model"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        waited += 1;
+        assert!(waited < 1500, "the run never reached the model");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let steps_dir = out.path().join("runs/lai_weekly/2026-11-23/steps");
+    let before: Vec<(std::path::PathBuf, Vec<u8>)> = files(&steps_dir)
+        .into_iter()
+        .map(|f| (f.clone(), std::fs::read(steps_dir.join(&f)).unwrap()))
+        .collect();
+    assert!(
+        before
+            .iter()
+            .any(|(f, _)| f.to_string_lossy() == "score.json")
+    );
+    assert!(
+        !out.path()
+            .join("newsletters/lai_weekly/2026/11/23/newsletter.md")
+            .exists()
+    );
+
+    let good = fake_bedrock(Model::Good).await;
+    let endpoint = good.endpoint();
+    let resumed = tokio::task::spawn_blocking(move || command(endpoint, true).output().unwrap())
+        .await
+        .unwrap();
+    assert!(resumed.status.success());
+    let summary: serde_json::Value = serde_json::from_slice(&resumed.stdout).unwrap();
+    assert_eq!(
+        summary["bedrock_calls"].as_u64().unwrap(),
+        summary["sections_generated"].as_u64().unwrap()
+    );
+    for (file, bytes) in &before {
+        assert!(
+            &std::fs::read(steps_dir.join(file)).unwrap() == bytes,
+            "{} ran again after the crash",
+            file.display()
+        );
+    }
+    assert!(
+        out.path()
+            .join("newsletters/lai_weekly/2026/11/23/newsletter.md")
+            .is_file()
     );
 }

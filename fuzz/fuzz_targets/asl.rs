@@ -33,6 +33,13 @@ impl TaskInvoker for Echo {
     }
 }
 
+/// `ASL_FUZZ_DEBUG=1`: say why a templated definition was refused (to check seeds reach the
+/// executor).
+fn debug() -> bool {
+    static DEBUG: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *DEBUG.get_or_init(|| std::env::var_os("ASL_FUZZ_DEBUG").is_some())
+}
+
 /// Enough for any small machine, small enough that loops end fast.
 const MAX_TRANSITIONS: usize = 64;
 
@@ -122,8 +129,10 @@ fuzz_target!(|data: &[u8]| {
         }
     } else {
         let (definition, input) = templated(&text);
-        if let Ok(machine) = StateMachine::from_json(&definition) {
-            run(machine, input);
+        match StateMachine::from_json(&definition) {
+            Ok(machine) => run(machine, input),
+            Err(e) if debug() => eprintln!("templated definition refused: {e}"),
+            Err(_) => {}
         }
     }
 });

@@ -50,10 +50,12 @@ fn store_from_env(var: &str) -> Result<Arc<dyn crate::ports::ObjectStore>, Error
 
 /// The ports a deployed function uses: HTTP(S) only (no `file://`), the template editor,
 /// metrics as Embedded Metric Format lines on stdout.
-pub async fn ports_from_env() -> Result<Ports, Error> {
+pub async fn ports_from_env(step: &str) -> Result<Ports, Error> {
     let clock = Arc::new(SystemClock);
     let data = store_from_env("VECTORA_DATA_STORE")?;
     let editor: Arc<dyn crate::ports::Editor> = match std::env::var("VECTORA_EDITOR").as_deref() {
+        // Only generate-section writes; the other functions never build a Bedrock client.
+        _ if step != "generate-section" => Arc::new(TemplateEditor),
         Ok("template") => Arc::new(TemplateEditor),
         Ok("bedrock") | Err(_) => {
             // Lambda always sets AWS_REGION; the fallback only matters elsewhere.

@@ -43,6 +43,10 @@ fn io_error(op: &'static str, key: &str, e: std::io::Error) -> Error {
 impl ObjectStore for LocalDirStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
         let path = self.path(key)?;
+        // A folder is not an object (capture folders live beside capture files).
+        if tokio::fs::metadata(&path).await.is_ok_and(|m| m.is_dir()) {
+            return Ok(None);
+        }
         match tokio::fs::read(&path).await {
             Ok(bytes) => Ok(Some(bytes)),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),

@@ -88,7 +88,7 @@ pub async fn ports_from_env(step: &str) -> Result<Ports, Error> {
 /// Serves `step` until the Lambda runtime stops the process.
 pub async fn serve(step: &'static str) -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let ports = ports_from_env()
+    let ports = ports_from_env(step)
         .await
         .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {

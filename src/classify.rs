@@ -86,11 +86,7 @@ impl<'a> Classifier<'a> {
             title: clean_line(&input.title),
             url,
             published: input.published,
-            date_source: if input.published.is_some() {
-                DateSource::Feed
-            } else {
-                DateSource::None
-            },
+            date_source: DateSource::from_metadata(&input.published),
             summary: text.clone(),
             text,
             authors: vec![],

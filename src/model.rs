@@ -24,6 +24,18 @@ pub enum DateSource {
     None,
 }
 
+impl DateSource {
+    /// The provenance of a date read from the source's own metadata (a feed's or PubMed's date
+    /// field): `Feed` when there is one, `None` when not.
+    pub fn from_metadata<T>(published: &Option<T>) -> DateSource {
+        if published.is_some() {
+            DateSource::Feed
+        } else {
+            DateSource::None
+        }
+    }
+}
+
 /// One news item as every source yields it, after normalization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {

@@ -750,11 +750,7 @@ fn entry_to_item(entry: &Entry, base: Option<&Url>, source_id: &str) -> Result<I
         title,
         url,
         published,
-        date_source: if published.is_some() {
-            DateSource::Feed
-        } else {
-            DateSource::None
-        },
+        date_source: DateSource::from_metadata(&published),
         summary,
         text,
         authors,

@@ -536,40 +536,7 @@ fn text_date(doc: &Html) -> Option<DateTime<Utc>> {
     date_from_text(&top)
 }
 
-const BLOCK_ELEMENTS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "td",
-    "th",
-    "tr",
-    "ul",
-];
+use crate::text::BLOCK_ELEMENTS;
 
 /// Visible text of an element, a space where a block element separated words, whitespace
 /// collapsed. Iterative, so deeply nested pages cannot exhaust the stack.

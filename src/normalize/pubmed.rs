@@ -916,11 +916,7 @@ impl Article {
             title,
             url,
             published,
-            date_source: if published.is_some() {
-                DateSource::Feed
-            } else {
-                DateSource::None
-            },
+            date_source: DateSource::from_metadata(&published),
             summary: abstract_text.clone(),
             text: abstract_text,
             authors: self.authors,

@@ -90,9 +90,9 @@ pub enum Error {
     #[error("model output rejected: {0}")]
     LlmOutputRejected(String),
 
-    /// Bedrock failed or refused; `kind` says whether retrying can help.
+    /// An AWS service (Bedrock, SSM) failed or refused; `kind` says whether retrying can help.
     #[error("{message}")]
-    Bedrock { kind: ErrorKind, message: String },
+    Aws { kind: ErrorKind, message: String },
 
     /// A bug: an invariant did not hold.
     #[error("internal error: {0}")]
@@ -106,7 +106,7 @@ impl Error {
             Error::SourceUnavailable { .. } => ErrorKind::SourceUnavailable,
             Error::Throttled(_) => ErrorKind::Throttled,
             Error::LlmOutputRejected(_) => ErrorKind::LlmOutputRejected,
-            Error::Bedrock { kind, .. } => *kind,
+            Error::Aws { kind, .. } => *kind,
             Error::Store { .. } | Error::MissingObject { .. } | Error::Internal(_) => {
                 ErrorKind::Internal
             }

@@ -81,8 +81,22 @@ pub async fn ports_from_env(step: &str) -> Result<Ports, Error> {
         fetcher: Arc::new(HttpFetcher::new(HttpLimits::default())?),
         editor,
         metrics: Arc::new(EmfMetrics::new(namespace, std::io::stdout(), clock.clone())),
+        secrets: secrets().await,
         clock,
     })
+}
+
+/// The NCBI key from SSM when `NCBI_API_KEY_SSM_PARAMETER` names its parameter, else from the
+/// environment.
+async fn secrets() -> Arc<dyn crate::ports::Secrets> {
+    match std::env::var("NCBI_API_KEY_SSM_PARAMETER") {
+        Ok(parameter) if !parameter.trim().is_empty() => {
+            let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let parameters = [(crate::ports::secrets::NCBI_API_KEY.to_string(), parameter)].into();
+            Arc::new(crate::sources::SsmSecrets::new(aws_sdk_ssm::Client::new(&shared), parameters))
+        }
+        _ => Arc::new(crate::ports::secrets::EnvSecrets),
+    }
 }
 
 /// Serves `step` until the Lambda runtime stops the process.

@@ -16,6 +16,7 @@ use vectora_inbox::editorial::{BedrockEditor, TemplateEditor};
 use vectora_inbox::normalize::html_page::{self, PageSelectors};
 use vectora_inbox::normalize::{self, Format, Origin, pubmed};
 use vectora_inbox::ports::metrics::MemoryMetrics;
+use vectora_inbox::ports::secrets::EnvSecrets;
 use vectora_inbox::ports::{Fetcher, Ports, SystemClock};
 use vectora_inbox::runner;
 use vectora_inbox::sources::{CaptureFetcher, HttpFetcher, HttpLimits};
@@ -193,6 +194,7 @@ fn local_ports(config: &Path, store: &str, offline: bool) -> Result<Ports> {
         editor: Arc::new(TemplateEditor),
         clock: Arc::new(SystemClock),
         metrics: Arc::new(MemoryMetrics::default()),
+        secrets: Arc::new(EnvSecrets),
     })
 }
 

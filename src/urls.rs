@@ -54,6 +54,34 @@ pub fn canonical(raw: &str, base: Option<&Url>) -> Option<Url> {
     Some(url)
 }
 
+/// `url` without credentials in its query (`api_key`, `apikey`, `access_token`), for records
+/// that are stored: a key travels to the service, never into the store.
+pub fn redact(url: &str) -> String {
+    let Ok(mut parsed) = Url::parse(url) else {
+        return url.to_string();
+    };
+    let secret = |k: &str| {
+        matches!(
+            k.to_ascii_lowercase().as_str(),
+            "api_key" | "apikey" | "access_token"
+        )
+    };
+    if !parsed.query_pairs().any(|(k, _)| secret(&k)) {
+        return url.to_string();
+    }
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| !secret(k))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    parsed.to_string()
+}
+
 /// An item's id: the first 16 hex digits of sha256 of its canonical URL.
 pub fn item_id(canonical_url: &str) -> String {
     let digest = Sha256::digest(canonical_url.as_bytes());
@@ -91,6 +119,20 @@ mod tests {
     fn non_web_schemes_are_refused() {
         assert!(canonical("javascript:alert(1)", None).is_none());
         assert!(canonical("mailto:a@b.c", None).is_none());
+    }
+
+    #[test]
+    fn redact_drops_only_credentials() {
+        assert_eq!(
+            redact(
+                "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/efetch.fcgi?db=pubmed&id=1&api_key=s3cret"
+            ),
+            "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/efetch.fcgi?db=pubmed&id=1"
+        );
+        assert_eq!(
+            redact("https://example.com/a?x=1"),
+            "https://example.com/a?x=1"
+        );
     }
 
     #[test]

@@ -362,7 +362,7 @@ impl Editor for BedrockEditor {
                 // section to the template editor.
                 Err(rejection) if correction.is_none() => correction = Some(rejection),
                 Err(rejection) => {
-                    return Err(Error::Bedrock {
+                    return Err(Error::Aws {
                         kind: ErrorKind::LlmOutputRejected,
                         message: format!(
                             "answer refused twice ({calls} calls, {} input + {} output tokens): {rejection}",
@@ -415,7 +415,7 @@ fn classify(err: SdkError<ConverseError>) -> Error {
     };
     let code =
         code.unwrap_or_else(|| status.map_or("no response".to_string(), |s| format!("HTTP {s}")));
-    Error::Bedrock {
+    Error::Aws {
         kind,
         message: format!("Bedrock Converse {code}: {message}"),
     }

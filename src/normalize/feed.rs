@@ -179,7 +179,15 @@ fn repair_xml(xml: &str) -> String {
                 } else if rest.starts_with(b"<![CDATA[") {
                     Some(find_from(b, i + 9, b"]]>").map_or(b.len(), |e| e + 3))
                 } else if rest.starts_with(b"<?") {
-                    Some(find_from(b, i + 2, b"?>").map_or(b.len(), |e| e + 2))
+                    let end = find_from(b, i + 2, b"?>").map_or(b.len(), |e| e + 2);
+                    if i > 0 && is_xml_declaration(rest) {
+                        // An XML declaration past the start (two documents glued together, a
+                        // stray byte before it) is not XML, and one naming an encoding makes
+                        // the XML reader under feed-rs panic: dropped.
+                        out.push_str(&xml[copied..i]);
+                        copied = end;
+                    }
+                    Some(end)
                 } else if rest.starts_with(b"<!") {
                     Some(declaration_end(b, i))
                 } else if rest.starts_with(b"</") {
@@ -242,6 +250,14 @@ fn repair_xml(xml: &str) -> String {
     }
     out.push_str(&xml[copied..]);
     out
+}
+
+/// Whether `rest` starts with an XML declaration: `<?xml` then a space or `?>` (any case).
+fn is_xml_declaration(rest: &[u8]) -> bool {
+    rest.get(2..5).is_some_and(|t| t.eq_ignore_ascii_case(b"xml"))
+        && rest
+            .get(5)
+            .is_none_or(|&c| c.is_ascii_whitespace() || c == b'?')
 }
 
 /// Whether the tag (after its `<`) is an HTML element, one that cannot be a feed's.
@@ -1184,6 +1200,41 @@ mod tests {
     fn repair_leaves_well_formed_markup_alone() {
         let xml = r#"<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "a > b">]><!-- a & b < c --><rss version="0.91" a='1 &amp; &#x41;'><![CDATA[ & < ]]><x/><y z="&lt;"/></rss>"#;
         assert_eq!(repair_xml(xml), xml);
+    }
+
+    /// cargo-fuzz `feed` crash 05f12f55 (minimized: a stray `<`, a NUL, then an XML declaration
+    /// naming an encoding): quick-xml under feed-rs panicked ("set_encoding() called after
+    /// prefix buffer was drained"); the panic was caught, so the source failed as "the feed
+    /// parser crashed". A declaration past the start is now dropped before parsing.
+    #[test]
+    fn fuzz_crash_05f12f55_xml_declaration_past_the_start() {
+        let minimized = b"<2.0s/\"es/b006qykl\0<?xml vesion=\"1.0\" encoding=\"ISO-8859-1\" ?>s";
+        let err = parse(minimized, Format::Auto, &origin("https://x")).unwrap_err();
+        assert!(!err.to_string().contains("crashed"), "{err}");
+
+        // Two documents glued together: the items of the first are read, nothing crashes.
+        let glued = format!(
+            "{}\n<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n{}",
+            rss(&item(1)),
+            rss(&item(2))
+        );
+        let parsed = parse(glued.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed)[0], "Story 1");
+        assert!(
+            parsed.warnings.iter().all(|w| !w.contains("crashed")),
+            "{:?}",
+            parsed.warnings
+        );
+
+        // A declaration in the middle of a single document is dropped, the rest kept.
+        let inner = rss(&format!(
+            "{}<?XML version='1.0' encoding='windows-1252'?>{}",
+            item(1),
+            item(2)
+        ));
+        let parsed = parse(inner.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["Story 1", "Story 2"]);
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod editor;
 pub mod fetcher;
 pub mod metrics;
+pub mod secrets;
 pub mod store;
 
 use std::sync::Arc;
@@ -17,6 +18,7 @@ pub use clock::{Clock, SystemClock, VirtualClock};
 pub use editor::Editor;
 pub use fetcher::Fetcher;
 pub use metrics::MetricsSink;
+pub use secrets::Secrets;
 pub use store::{ObjectStore, Stores};
 
 /// Everything a step may use. Cheap to clone.
@@ -28,4 +30,5 @@ pub struct Ports {
     pub editor: Arc<dyn Editor>,
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
+    pub secrets: Arc<dyn Secrets>,
 }

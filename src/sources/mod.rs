@@ -3,9 +3,11 @@
 
 mod http;
 mod offline;
+mod ssm;
 
 pub use http::{HttpFetcher, HttpLimits};
 pub use offline::CaptureFetcher;
+pub use ssm::SsmSecrets;
 
 /// Guess a content type from a capture's file extension.
 pub(crate) fn content_type_for(path: &str) -> Option<&'static str> {

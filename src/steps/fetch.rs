@@ -58,7 +58,7 @@ pub enum DocRole {
 pub struct RawDoc {
     pub role: DocRole,
     pub key: String,
-    /// The URL asked for (secrets such as API keys removed).
+    /// The URL asked for (credentials such as API keys removed: see `urls::redact`).
     pub url: String,
     pub final_url: String,
     pub status: u16,
@@ -243,8 +243,8 @@ impl Fetched<'_> {
         self.meta.documents.push(RawDoc {
             role,
             key,
-            url,
-            final_url: response.final_url,
+            url: crate::urls::redact(&url),
+            final_url: crate::urls::redact(&response.final_url),
             status: response.status,
             content_type: response.content_type,
             bytes: response.body.len(),
@@ -351,9 +351,11 @@ impl Fetched<'_> {
                 ),
             })?;
         let options = source.pubmed.clone().unwrap_or_default();
-        let api_key = std::env::var("NCBI_API_KEY")
-            .ok()
-            .filter(|k| !k.trim().is_empty());
+        let api_key = self
+            .ports
+            .secrets
+            .get(crate::ports::secrets::NCBI_API_KEY)
+            .await?;
         let interval = std::time::Duration::from_millis(if api_key.is_some() {
             PUBMED_INTERVAL_WITH_KEY_MS
         } else {
@@ -364,13 +366,12 @@ impl Fetched<'_> {
         let max = options.max_results as usize;
         let search_url =
             pubmed::esearch_url(&source.url, term, first, last, max, api_key.as_deref());
-        let shown_url = pubmed::esearch_url(&source.url, term, first, last, max, None);
         let response = self.get(&search_url, self.capture("esearch.xml")).await?;
         let body = self
             .store(
                 DocRole::Esearch,
                 self.doc_key("esearch.xml"),
-                shown_url,
+                search_url.clone(),
                 response,
                 None,
             )
@@ -382,9 +383,8 @@ impl Fetched<'_> {
             self.ports.clock.sleep(interval).await;
             let name = format!("efetch-{}.xml", n + 1);
             let url = pubmed::efetch_url(&source.url, batch, api_key.as_deref());
-            let shown = pubmed::efetch_url(&source.url, batch, None);
             let response = self.get(&url, self.capture(&name)).await?;
-            self.store(DocRole::Efetch, self.doc_key(&name), shown, response, None)
+            self.store(DocRole::Efetch, self.doc_key(&name), url, response, None)
                 .await?;
         }
         Ok(())

@@ -38,6 +38,7 @@ fn ports() -> (
         editor: Arc::new(TemplateEditor),
         clock: Arc::new(VirtualClock::new(start)),
         metrics: metrics.clone(),
+        secrets: Arc::new(crate::ports::secrets::EnvSecrets),
     };
     (ports, data, news, metrics)
 }

@@ -29,6 +29,7 @@ pub fn offline_ports(config: &Path, out: &Path) -> (Ports, Arc<MemoryMetrics>) {
         editor: Arc::new(TemplateEditor),
         clock: Arc::new(SystemClock),
         metrics: metrics.clone(),
+        secrets: Arc::new(vectora_inbox::ports::secrets::EnvSecrets),
     };
     (ports, metrics)
 }

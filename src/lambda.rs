@@ -93,7 +93,10 @@ async fn secrets() -> Arc<dyn crate::ports::Secrets> {
         Ok(parameter) if !parameter.trim().is_empty() => {
             let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
             let parameters = [(crate::ports::secrets::NCBI_API_KEY.to_string(), parameter)].into();
-            Arc::new(crate::sources::SsmSecrets::new(aws_sdk_ssm::Client::new(&shared), parameters))
+            Arc::new(crate::sources::SsmSecrets::new(
+                aws_sdk_ssm::Client::new(&shared),
+                parameters,
+            ))
         }
         _ => Arc::new(crate::ports::secrets::EnvSecrets),
     }

@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 
 pub use catalog::{Catalog, HtmlOptions, PubmedOptions, SourceDef, SourceKind};
 pub use client::{
-    AlwaysKeep, BedrockConfig, Caps, ClientConfig, EditorConfig, PubmedQuery, ScheduleConfig, SectionConfig,
-    SortBy, TokenPrices, WatchListRefs,
+    AlwaysKeep, BedrockConfig, Caps, ClientConfig, EditorConfig, PubmedQuery, ScheduleConfig,
+    SectionConfig, SortBy, TokenPrices, WatchListRefs,
 };
 pub use scopes::{
     Company, CompanyScope, CompanyTier, ExclusionGroup, ExclusionScope, Molecule, MoleculeScope,

@@ -207,6 +207,11 @@ fn repair_xml(xml: &str) -> String {
                     continue;
                 }
                 out.push_str(&xml[copied..i]);
+                if let Some(end) = risky_contact_end(xml, i) {
+                    i = end;
+                    copied = i;
+                    continue;
+                }
                 let opens_tag = rest.get(1).is_some_and(|&c| is_name_start(c) || c == b'/');
                 if opens_tag && text_element.is_some() && !is_html_tag(&rest[1..]) {
                     // Not markup a publisher put in a title (`</titel>`, `<item>`): XML again.
@@ -252,9 +257,59 @@ fn repair_xml(xml: &str) -> String {
     out
 }
 
+/// RSS text contacts (`<author>`, `<managingEditor>`, `<webMaster>`): feed-rs splits their
+/// text into name and email at byte offsets next to the email, which fall inside a multi-byte
+/// character touching it (`Jane\u{a0}jane@example.com`, an invalid byte's U+FFFD) and make it
+/// panic, losing the whole document. Such an element, whose text holds an `@` (or a reference)
+/// and a non-ASCII character (or a reference), is dropped (the item keeps everything else):
+/// where what to drop ends, when the tag at `i` opens one. The text runs to the next tag
+/// (CDATA sections included); the element's end tag, when it follows, goes too.
+fn risky_contact_end(xml: &str, i: usize) -> Option<usize> {
+    const CONTACTS: [&str; 3] = ["author", "managingEditor", "webMaster"];
+    let b = xml.as_bytes();
+    let rest = &b[i + 1..];
+    let name = CONTACTS.iter().find(|n| {
+        rest.starts_with(n.as_bytes())
+            && rest
+                .get(n.len())
+                .is_some_and(|&c| c == b'>' || c.is_ascii_whitespace())
+    })?;
+    let tag_end = find_from(b, i, b">")? + 1;
+    if b[tag_end - 2] == b'/' {
+        return None;
+    }
+    let mut end = tag_end;
+    loop {
+        if b[end..].starts_with(b"<![CDATA[") {
+            end = find_from(b, end + 9, b"]]>").map_or(b.len(), |e| e + 3);
+        } else if end < b.len() && b[end] != b'<' {
+            end = find_from(b, end, b"<").unwrap_or(b.len());
+        } else {
+            break;
+        }
+    }
+    let text = &b[tag_end..end];
+    let reference = text.contains(&b'&');
+    let risky = (reference || text.contains(&b'@')) && (reference || !text.is_ascii());
+    if !risky {
+        return None;
+    }
+    let close = &b[end..];
+    if close.starts_with(b"</")
+        && close[2..].starts_with(name.as_bytes())
+        && close
+            .get(2 + name.len())
+            .is_some_and(|&c| c == b'>' || c.is_ascii_whitespace())
+    {
+        end = find_from(b, end, b">").map_or(b.len(), |e| e + 1);
+    }
+    Some(end)
+}
+
 /// Whether `rest` starts with an XML declaration: `<?xml` then a space or `?>` (any case).
 fn is_xml_declaration(rest: &[u8]) -> bool {
-    rest.get(2..5).is_some_and(|t| t.eq_ignore_ascii_case(b"xml"))
+    rest.get(2..5)
+        .is_some_and(|t| t.eq_ignore_ascii_case(b"xml"))
         && rest
             .get(5)
             .is_none_or(|&c| c.is_ascii_whitespace() || c == b'?')
@@ -1235,6 +1290,45 @@ mod tests {
         let parsed = parse(inner.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
         assert_eq!(titles(&parsed), ["Story 1", "Story 2"]);
         assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    }
+
+    /// cargo-fuzz `feed` crash 448d6de5 (minimized: `<rss<channel<item<author>s@y.in` then an
+    /// invalid byte): feed-rs sliced the author's text one byte past the email, inside the
+    /// U+FFFD, and panicked; the panic was caught and the whole feed failed. A text contact
+    /// whose email touches a non-ASCII character is now dropped before parsing.
+    #[test]
+    fn fuzz_crash_448d6de5_email_next_to_a_multibyte_character() {
+        let minimized = b"<rss<channel<item<author>s@y.in\x9c\xc3\x9f";
+        if let Err(err) = parse(minimized, Format::Auto, &origin("https://x")) {
+            assert!(!err.to_string().contains("crashed"), "{err}");
+        }
+
+        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0"><channel><title>T</title><managingEditor>ed@example.com—Ed</managingEditor>
+<item><title>Story 1</title><link>https://example.com/1</link><author>Jane\u{a0}jane@example.com</author></item>
+<item><title>Story 2</title><link>https://example.com/2</link><author>jane@example.com\u{fffd}</author></item>
+<item><title>Story 3</title><link>https://example.com/3</link><author><![CDATA[«jane@example.com»]]></author></item>
+<item><title>Story 4</title><link>https://example.com/4</link><author>Jane&#160;jane@example.com</author></item>
+<item><title>Story 5</title><link>https://example.com/5</link><author>jane@example.com (Jane Doe)</author></item>
+<item><title>Story 6</title><link>https://example.com/6</link><author>Renée Müller</author></item>
+</channel></rss>"#
+            .replace("\\u{a0}", "\u{a0}")
+            .replace("\\u{fffd}", "\u{fffd}");
+        let parsed = parse(xml.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(
+            titles(&parsed),
+            [
+                "Story 1", "Story 2", "Story 3", "Story 4", "Story 5", "Story 6"
+            ]
+        );
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+        let authors: Vec<usize> = parsed.items.iter().map(|i| i.authors.len()).collect();
+        assert_eq!(
+            authors,
+            [0, 0, 0, 0, 1, 1],
+            "risky contacts dropped, others kept"
+        );
+        assert_eq!(parsed.items[5].authors, ["Renée Müller"]);
     }
 
     #[test]

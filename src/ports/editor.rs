@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 
 use crate::config::ClientConfig;
-use crate::matching::Matcher;
 use crate::error::Result;
+use crate::matching::Matcher;
 use crate::model::{SectionDraft, SelectedSection};
 
 /// Everything an editor may know about the section it writes.

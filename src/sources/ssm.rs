@@ -21,14 +21,20 @@ pub struct SsmSecrets {
 
 impl SsmSecrets {
     pub fn new(client: Client, parameters: HashMap<String, String>) -> Self {
-        SsmSecrets { client, parameters, cache: Mutex::new(HashMap::new()) }
+        SsmSecrets {
+            client,
+            parameters,
+            cache: Mutex::new(HashMap::new()),
+        }
     }
 }
 
 #[async_trait]
 impl Secrets for SsmSecrets {
     async fn get(&self, name: &str) -> Result<Option<String>> {
-        let Some(parameter) = self.parameters.get(name) else { return Ok(None) };
+        let Some(parameter) = self.parameters.get(name) else {
+            return Ok(None);
+        };
         let mut cache = self.cache.lock().await;
         if let Some(value) = cache.get(name) {
             return Ok(value.clone());
@@ -42,15 +48,28 @@ impl Secrets for SsmSecrets {
             .await
             .map_err(|e| {
                 use aws_sdk_ssm::error::ProvideErrorMetadata;
-                let throttled = e.code().is_some_and(|c| c.contains("Throttl") || c == "TooManyUpdates");
+                let throttled = e
+                    .code()
+                    .is_some_and(|c| c.contains("Throttl") || c == "TooManyUpdates");
                 let code = e.code().unwrap_or("no response").to_string();
-                let message = e.message().map(str::to_string).unwrap_or_else(|| e.to_string());
+                let message = e
+                    .message()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| e.to_string());
                 Error::Aws {
-                    kind: if throttled { ErrorKind::Throttled } else { ErrorKind::InvalidInput },
+                    kind: if throttled {
+                        ErrorKind::Throttled
+                    } else {
+                        ErrorKind::InvalidInput
+                    },
                     message: format!("SSM GetParameter {parameter} ({name}): {code}: {message}"),
                 }
             })?;
-        let value = output.parameter().and_then(|p| p.value()).map(str::to_string).filter(|v| !v.trim().is_empty());
+        let value = output
+            .parameter()
+            .and_then(|p| p.value())
+            .map(str::to_string)
+            .filter(|v| !v.trim().is_empty());
         cache.insert(name.to_string(), value.clone());
         Ok(value)
     }

@@ -66,7 +66,8 @@ pub fn parse(bytes: &[u8], format: Format, origin: &Origin<'_>) -> Result<Parsed
     // feed-rs refuses the whole document when the base URI is not a URL.
     let base_uri = origin.url.filter(|u| Url::parse(u).is_ok());
     let feed = if looks_json {
-        read_feed(trimmed.as_bytes(), base_uri)
+        let json = without_risky_json_authors(trimmed);
+        read_feed(json.as_deref().unwrap_or(trimmed).as_bytes(), base_uri)
             .map_err(|e| fail(format!("not a readable feed ({e})")))?
     } else {
         let xml = repair_xml(trimmed);
@@ -207,7 +208,7 @@ fn repair_xml(xml: &str) -> String {
                     continue;
                 }
                 out.push_str(&xml[copied..i]);
-                if let Some(end) = risky_contact_end(xml, i) {
+                if let Some(end) = risky_person_end(xml, i) {
                     i = end;
                     copied = i;
                     continue;
@@ -257,23 +258,34 @@ fn repair_xml(xml: &str) -> String {
     out
 }
 
-/// RSS text contacts (`<author>`, `<managingEditor>`, `<webMaster>`): feed-rs splits their
-/// text into name and email at byte offsets next to the email, which fall inside a multi-byte
-/// character touching it (`Jane\u{a0}jane@example.com`, an invalid byte's U+FFFD) and make it
-/// panic, losing the whole document. Such an element, whose text holds an `@` (or a reference)
-/// and a non-ASCII character (or a reference), is dropped (the item keeps everything else):
-/// where what to drop ends, when the tag at `i` opens one. The text runs to the next tag
-/// (CDATA sections included); the element's end tag, when it follows, goes too.
-fn risky_contact_end(xml: &str, i: usize) -> Option<usize> {
-    const CONTACTS: [&str; 3] = ["author", "managingEditor", "webMaster"];
+/// Person names: RSS `author`, `managingEditor` and `webMaster`, `dc:creator`, `itunes:author`
+/// and `itunes:name` (any prefix). feed-rs splits their text into name and email at byte
+/// offsets next to the email, which fall inside a multi-byte character touching it
+/// (`Jane\u{a0}jane@example.com`, an invalid byte's U+FFFD) and make it panic, losing the whole
+/// document. Such an element, whose text may hold both an `@` and a non-ASCII character, is
+/// dropped (the item keeps everything else): where what to drop ends, when the tag at `i` opens
+/// one. The text runs to the next tag (CDATA sections included); the element's end tag, when
+/// it follows, goes too.
+fn risky_person_end(xml: &str, i: usize) -> Option<usize> {
+    const ANY_PREFIX: [&str; 4] = ["author", "managingEditor", "webMaster", "creator"];
     let b = xml.as_bytes();
     let rest = &b[i + 1..];
-    let name = CONTACTS.iter().find(|n| {
-        rest.starts_with(n.as_bytes())
-            && rest
-                .get(n.len())
-                .is_some_and(|&c| c == b'>' || c.is_ascii_whitespace())
-    })?;
+    let qname_len = rest.iter().take_while(|&&c| is_name_char(c)).count();
+    let qname = std::str::from_utf8(&rest[..qname_len]).ok()?;
+    if !rest
+        .get(qname_len)
+        .is_some_and(|&c| c == b'>' || c.is_ascii_whitespace())
+    {
+        return None;
+    }
+    let local = match qname.split_once(':') {
+        Some((_, local)) => local,
+        None if qname == "name" => return None,
+        None => qname,
+    };
+    if !ANY_PREFIX.contains(&local) && local != "name" {
+        return None;
+    }
     let tag_end = find_from(b, i, b">")? + 1;
     if b[tag_end - 2] == b'/' {
         return None;
@@ -288,22 +300,83 @@ fn risky_contact_end(xml: &str, i: usize) -> Option<usize> {
             break;
         }
     }
-    let text = &b[tag_end..end];
-    let reference = text.contains(&b'&');
-    let risky = (reference || text.contains(&b'@')) && (reference || !text.is_ascii());
-    if !risky {
+    if !risky_person_text(&b[tag_end..end]) {
         return None;
     }
     let close = &b[end..];
     if close.starts_with(b"</")
-        && close[2..].starts_with(name.as_bytes())
+        && close[2..].starts_with(qname.as_bytes())
         && close
-            .get(2 + name.len())
+            .get(2 + qname.len())
             .is_some_and(|&c| c == b'>' || c.is_ascii_whitespace())
     {
         end = find_from(b, end, b">").map_or(b.len(), |e| e + 1);
     }
     Some(end)
+}
+
+/// Whether raw XML text may decode to both an `@` and a non-ASCII character: a reference other
+/// than the five XML ones may be either.
+fn risky_person_text(text: &[u8]) -> bool {
+    let mut at = false;
+    let mut non_ascii = false;
+    for (j, &c) in text.iter().enumerate() {
+        match c {
+            b'@' => at = true,
+            b'&' => {
+                let rest = &text[j + 1..];
+                let xml_entity = ["amp;", "lt;", "gt;", "quot;", "apos;"]
+                    .iter()
+                    .any(|e| rest.starts_with(e.as_bytes()));
+                if !xml_entity {
+                    at = true;
+                    non_ascii = true;
+                }
+            }
+            c if !c.is_ascii() => non_ascii = true,
+            _ => {}
+        }
+    }
+    at && non_ascii
+}
+
+/// A JSON Feed with every author name that holds both an `@` and a non-ASCII character
+/// removed (the same feed-rs panic as [`risky_person_end`]); `None` when there is none, or the
+/// document is not JSON.
+fn without_risky_json_authors(json: &str) -> Option<String> {
+    fn risky(name: &serde_json::Value) -> bool {
+        name.as_str()
+            .is_some_and(|n| n.contains('@') && !n.is_ascii())
+    }
+    fn clean(author: &mut serde_json::Value) -> bool {
+        match author.as_object_mut() {
+            Some(obj) if obj.get("name").is_some_and(risky) => obj.remove("name").is_some(),
+            _ => false,
+        }
+    }
+    fn clean_holder(holder: &mut serde_json::Value) -> bool {
+        let mut changed = false;
+        if let Some(author) = holder.get_mut("author") {
+            changed |= clean(author);
+        }
+        if let Some(authors) = holder.get_mut("authors").and_then(|a| a.as_array_mut()) {
+            for author in authors {
+                changed |= clean(author);
+            }
+        }
+        changed
+    }
+    if !json.contains('@') {
+        return None;
+    }
+    let mut doc: serde_json::Value = serde_json::from_str(json).ok()?;
+    let mut changed = clean_holder(&mut doc);
+    if let Some(items) = doc.get_mut("items").and_then(|i| i.as_array_mut()) {
+        for item in items {
+            changed |= clean_holder(item);
+        }
+    }
+    changed.then(|| doc.to_string())
 }
 
 /// Whether `rest` starts with an XML declaration: `<?xml` then a space or `?>` (any case).
@@ -1329,6 +1402,47 @@ mod tests {
             "risky contacts dropped, others kept"
         );
         assert_eq!(parsed.items[5].authors, ["Renée Müller"]);
+    }
+
+    /// cargo-fuzz `feed` crash c096abbd: the same feed-rs panic as 448d6de5, through an RSS 1.0
+    /// channel's `dc:creator` (also reached by RSS 2.0 `dc:creator`, `itunes:author`,
+    /// `itunes:name` and JSON Feed author names): those are dropped too when risky.
+    #[test]
+    fn fuzz_crash_c096abbd_risky_creator_names_in_any_format() {
+        let rdf = "<?xml version=\"1.0\"?><rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+            xmlns=\"http://purl.org/rss/1.0/\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\">\
+            <channel rdf:about=\"https://example.com/\"><title>T</title><link>https://example.com/</link>\
+            <dc:creator>ed@example.com\u{fffd}</dc:creator></channel>\
+            <item rdf:about=\"https://example.com/1\"><title>Story 1</title><link>https://example.com/1</link>\
+            <dc:creator>«jane@example.com»</dc:creator></item>\
+            <item rdf:about=\"https://example.com/2\"><title>Story 2</title><link>https://example.com/2</link>\
+            <dc:creator>Jane Doe</dc:creator></item></rdf:RDF>";
+        let parsed = parse(rdf.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["Story 1", "Story 2"]);
+        assert!(parsed.items[0].authors.is_empty());
+        assert_eq!(parsed.items[1].authors, ["Jane Doe"]);
+
+        let rss2 = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>T</title>
+<itunes:author>Ed—ed@example.com</itunes:author><itunes:owner><itunes:name>Ed ed@example.com…</itunes:name><itunes:email>ed@example.com</itunes:email></itunes:owner>
+<item><title>Story 1</title><link>https://example.com/1</link><dc:creator>Jane&#160;jane@example.com</dc:creator></item>
+<item><title>Story 2</title><link>https://example.com/2</link><dc:creator>Johnson &amp; Johnson</dc:creator></item>
+</channel></rss>"#;
+        let parsed = parse(rss2.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["Story 1", "Story 2"]);
+        assert!(parsed.items[0].authors.is_empty());
+        assert_eq!(parsed.items[1].authors, ["Johnson & Johnson"]);
+
+        let json = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "T",
+            "authors": [{"name": "ed@example.com\u00a0Ed"}],
+            "items": [{"id": "1", "url": "https://example.com/1", "title": "Story 1",
+                       "content_text": "x", "author": {"name": "Jane\u00a0jane@example.com"}},
+                      {"id": "2", "url": "https://example.com/2", "title": "Story 2",
+                       "content_text": "y", "authors": [{"name": "Renée"}]}]}"#;
+        let parsed = parse(json.as_bytes(), Format::Auto, &origin("https://x")).unwrap();
+        assert_eq!(titles(&parsed), ["Story 1", "Story 2"]);
+        assert!(parsed.items[0].authors.is_empty());
+        assert_eq!(parsed.items[1].authors, ["Renée"]);
+        assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
     }
 
     #[test]

@@ -61,6 +61,9 @@ pub async fn run(ports: &Ports, input: NormalizeInput) -> Result<NormalizeOutput
         }
     };
     parsed.warnings.splice(0..0, meta.warnings.iter().cloned());
+    // Whatever the format, nothing unbounded or unsafe goes further (feeds are bounded by
+    // `normalize::parse` already; bounding twice changes nothing).
+    parsed.items.iter_mut().for_each(normalize::bound);
     let normalized_key = keys::normalized(&run.client_id, run.run_date, &source.source_id);
     put_jsonl(store, &normalized_key, &parsed.items).await?;
     let mut dates: BTreeMap<String, usize> = BTreeMap::new();

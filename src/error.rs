@@ -86,10 +86,6 @@ pub enum Error {
     #[error("throttled: {0}")]
     Throttled(String),
 
-    /// The model's answer failed validation.
-    #[error("model output rejected: {0}")]
-    LlmOutputRejected(String),
-
     /// An AWS service (Bedrock, SSM) failed or refused; `kind` says whether retrying can help.
     #[error("{message}")]
     Aws { kind: ErrorKind, message: String },
@@ -105,7 +101,6 @@ impl Error {
             Error::Config { .. } | Error::InvalidEvent { .. } => ErrorKind::InvalidInput,
             Error::SourceUnavailable { .. } => ErrorKind::SourceUnavailable,
             Error::Throttled(_) => ErrorKind::Throttled,
-            Error::LlmOutputRejected(_) => ErrorKind::LlmOutputRejected,
             Error::Aws { kind, .. } => *kind,
             Error::Store { .. } | Error::MissingObject { .. } | Error::Internal(_) => {
                 ErrorKind::Internal

@@ -78,15 +78,6 @@ impl Entities {
             && self.trademarks.is_empty()
             && self.technologies.is_empty()
     }
-
-    /// Every name, for guards and display.
-    pub fn all_names(&self) -> impl Iterator<Item = &String> {
-        self.companies
-            .iter()
-            .chain(&self.molecules)
-            .chain(&self.trademarks)
-            .chain(&self.technologies)
-    }
 }
 
 /// What kind of watch-list term fired.

@@ -313,27 +313,7 @@ async fn the_cli_uses_the_standard_aws_configuration_chain() {
     let out = tempfile::tempdir().unwrap();
     let run = |out: std::path::PathBuf, endpoint: String| {
         tokio::task::spawn_blocking(move || {
-            std::process::Command::new(env!("CARGO_BIN_EXE_vectora"))
-                .current_dir(env!("CARGO_MANIFEST_DIR"))
-                .args([
-                    "run",
-                    "--client",
-                    "lai_weekly",
-                    "--offline",
-                    "--editor",
-                    "bedrock",
-                    "--date",
-                    FIXTURE_DATE,
-                    "--store",
-                ])
-                .arg(&out)
-                .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", endpoint)
-                .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-                .env("AWS_SECRET_ACCESS_KEY", "secret")
-                .env("AWS_REGION", "eu-west-3")
-                .env("AWS_EC2_METADATA_DISABLED", "true")
-                .env_remove("AWS_PROFILE")
-                .env_remove("VECTORA_BEDROCK_MODEL_ID")
+            bedrock_run_command(&out, &endpoint, false)
                 .output()
                 .unwrap()
         })

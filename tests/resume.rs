@@ -167,37 +167,14 @@ async fn resume_reruns_steps_whose_configuration_changed() {
 /// or redoing them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_process_is_completed_by_resume() {
-    use common::fake_bedrock::{Model, fake_bedrock};
+    use common::fake_bedrock::{Model, bedrock_run_command, fake_bedrock};
     let hung = fake_bedrock(Model::Hang).await;
     let out = tempfile::tempdir().unwrap();
     let store = out.path().to_path_buf();
     let command = move |endpoint: String, resume: bool| {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_vectora"));
-        c.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .args([
-                "run",
-                "--client",
-                "lai_weekly",
-                "--offline",
-                "--editor",
-                "bedrock",
-                "--date",
-                FIXTURE_DATE,
-                "--store",
-            ])
-            .arg(&store)
-            .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", endpoint)
-            .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
-            .env("AWS_SECRET_ACCESS_KEY", "secret")
-            .env("AWS_REGION", "eu-west-3")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env_remove("AWS_PROFILE")
-            .env_remove("VECTORA_BEDROCK_MODEL_ID")
-            .stdout(std::process::Stdio::piped())
+        let mut c = bedrock_run_command(&store, &endpoint, resume);
+        c.stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null());
-        if resume {
-            c.arg("--resume");
-        }
         c
     };
     let mut child = command(hung.endpoint(), false).spawn().unwrap();

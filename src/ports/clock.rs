@@ -56,12 +56,6 @@ impl VirtualClock {
     pub fn sleeps(&self) -> Vec<Duration> {
         self.state.lock().expect("clock lock").sleeps.clone()
     }
-
-    /// Moves time forward without recording a sleep.
-    pub fn advance(&self, by: Duration) {
-        let mut state = self.state.lock().expect("clock lock");
-        state.now += chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
-    }
 }
 
 #[async_trait]

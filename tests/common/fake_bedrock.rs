@@ -208,3 +208,37 @@ fn respond(model: Model, n: usize, body: &[u8]) -> (&'static str, Option<&'stati
     });
     ("200 OK", None, response.to_string())
 }
+
+/// `vectora run --editor bedrock` on the fixture week into `store`, configured only through
+/// the standard AWS environment, pointed at `endpoint`.
+pub fn bedrock_run_command(
+    store: &std::path::Path,
+    endpoint: &str,
+    resume: bool,
+) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_vectora"));
+    c.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args([
+            "run",
+            "--client",
+            "lai_weekly",
+            "--offline",
+            "--editor",
+            "bedrock",
+            "--date",
+            super::FIXTURE_DATE,
+            "--store",
+        ])
+        .arg(store)
+        .env("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "eu-west-3")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("VECTORA_BEDROCK_MODEL_ID");
+    if resume {
+        c.arg("--resume");
+    }
+    c
+}

@@ -2,20 +2,27 @@
 //! mapping every error to a `Diagnostic` whose `error_type` is the stable name the state
 //! machine's `Retry`/`Catch` match.
 //!
-//! Environment: `VECTORA_CONFIG_STORE`, `VECTORA_DATA_STORE`, `VECTORA_NEWSLETTER_STORE` (where
-//! each area lives), `VECTORA_METRICS_NAMESPACE` (default `VectoraInbox`), `VECTORA_EDITOR`
-//! (`bedrock`, the default, or `template`), `VECTORA_BEDROCK_MODEL_ID` (overrides the client's).
+//! Environment (each function gets only what it uses; README "Lambda environment"):
+//! `VECTORA_CONFIG_STORE`, `VECTORA_DATA_STORE`, `VECTORA_NEWSLETTER_STORE` (a directory or
+//! `s3://bucket[/prefix]` per area), `VECTORA_METRICS_NAMESPACE` (assemble; default
+//! `VectoraInbox`), `VECTORA_EDITOR` (generate-section: `bedrock`, the default, or `template`),
+//! `VECTORA_BEDROCK_MODEL_ID` (overrides the client's), `NCBI_API_KEY_SSM_PARAMETER` (fetch),
+//! `VECTORA_OFFLINE=1` (fetch replays recorded captures: local emulation and conformance).
 
 use std::sync::Arc;
 
 use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 
+use crate::aws::cloudwatch::CloudWatchMetrics;
 use crate::editorial::TemplateEditor;
 use crate::error::Error;
-use crate::ports::metrics::EmfMetrics;
-use crate::ports::{Ports, Stores, SystemClock};
-use crate::sources::{HttpFetcher, HttpLimits};
-use crate::store::LocalDirStore;
+use crate::ports::metrics::MemoryMetrics;
+use crate::ports::{ObjectStore, Ports, Stores, SystemClock};
+use crate::sources::{CaptureFetcher, HttpFetcher, HttpLimits};
+use crate::store::Opener;
+
+/// Where assemble publishes the run's figures unless `VECTORA_METRICS_NAMESPACE` says otherwise.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "VectoraInbox";
 
 /// A library error on its way out of a Lambda.
 #[derive(Debug)]
@@ -30,36 +37,70 @@ impl From<StepFailure> for Diagnostic {
     }
 }
 
-fn store_from_env(var: &str) -> Result<Arc<dyn crate::ports::ObjectStore>, Error> {
-    let spec = std::env::var(var).map_err(|_| {
-        Error::config(
-            var,
-            "-",
-            format!("environment variable {var} is not set: set it to the store of this area"),
-        )
-    })?;
-    if spec.starts_with("s3://") {
-        return Err(Error::config(
-            var,
-            "-",
-            format!("{spec:?}: S3 stores are not available in this build"),
-        ));
+/// The store of one area, from its variable: a directory or `s3://bucket[/prefix]`. A function
+/// deployed without an area (least privilege: only assemble writes newsletters) gets a store
+/// that refuses every call and names the variable to set.
+async fn store_from_env(
+    opener: &mut Opener,
+    var: &'static str,
+) -> Result<Arc<dyn ObjectStore>, Error> {
+    match std::env::var(var) {
+        Ok(spec) => opener.open(var, &spec).await,
+        Err(_) => Ok(Arc::new(UnsetStore { var })),
     }
-    Ok(Arc::new(LocalDirStore::new(spec)))
 }
 
-/// The ports a deployed function uses: HTTP(S) only (no `file://`), the template editor,
-/// metrics as Embedded Metric Format lines on stdout.
+/// The area a function was not given.
+struct UnsetStore {
+    var: &'static str,
+}
+
+impl UnsetStore {
+    fn refuse(&self, key: &str) -> Error {
+        Error::config(
+            self.var,
+            "-",
+            format!(
+                "this function has no store for {key:?}: set {} to a directory or s3://bucket[/prefix]",
+                self.var
+            ),
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl ObjectStore for UnsetStore {
+    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
+        Err(self.refuse(key))
+    }
+    async fn put(&self, key: &str, _body: Vec<u8>, _content_type: &str) -> Result<(), Error> {
+        Err(self.refuse(key))
+    }
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
+        Err(self.refuse(prefix))
+    }
+    fn locate(&self, key: &str) -> String {
+        format!("({} unset)/{key}", self.var)
+    }
+}
+
+/// The ports a deployed function uses: its stores, HTTP(S) fetching (no `file://`) or, with
+/// `VECTORA_OFFLINE=1`, the recorded captures of the config store (local emulation), the
+/// editor `VECTORA_EDITOR` names, metrics through CloudWatch `PutMetricData`.
 pub async fn ports_from_env(step: &str) -> Result<Ports, Error> {
     let clock = Arc::new(SystemClock);
-    let data = store_from_env("VECTORA_DATA_STORE")?;
+    let mut opener = Opener::default();
+    let config = store_from_env(&mut opener, "VECTORA_CONFIG_STORE").await?;
+    let data = store_from_env(&mut opener, "VECTORA_DATA_STORE").await?;
+    let newsletters = store_from_env(&mut opener, "VECTORA_NEWSLETTER_STORE").await?;
     let editor: Arc<dyn crate::ports::Editor> = match std::env::var("VECTORA_EDITOR").as_deref() {
         // Only generate-section writes; the other functions never build a Bedrock client.
         _ if step != "generate-section" => Arc::new(TemplateEditor),
         Ok("template") => Arc::new(TemplateEditor),
         Ok("bedrock") | Err(_) => {
             // Lambda always sets AWS_REGION; the fallback only matters elsewhere.
-            let client = crate::editorial::bedrock::client_from_env("eu-west-3").await;
+            let client =
+                crate::editorial::bedrock::client_from_env(crate::aws::DEFAULT_REGION).await;
             Arc::new(crate::editorial::BedrockEditor::new(client, data.clone()))
         }
         Ok(other) => {
@@ -70,17 +111,41 @@ pub async fn ports_from_env(step: &str) -> Result<Ports, Error> {
             ));
         }
     };
-    let namespace =
-        std::env::var("VECTORA_METRICS_NAMESPACE").unwrap_or_else(|_| "VectoraInbox".into());
+    let fetcher: Arc<dyn crate::ports::Fetcher> = match std::env::var("VECTORA_OFFLINE").as_deref()
+    {
+        Ok("1" | "true") => Arc::new(CaptureFetcher::new(config.clone())),
+        Ok("0" | "false" | "") | Err(_) => Arc::new(HttpFetcher::new(HttpLimits::default())?),
+        Ok(other) => {
+            return Err(Error::config(
+                "VECTORA_OFFLINE",
+                "-",
+                format!("{other:?}: expected 1 (replay the recorded captures) or 0"),
+            ));
+        }
+    };
+    // Only assemble publishes; the others never build a CloudWatch client.
+    let metrics: Arc<dyn crate::ports::MetricsSink> = if step == "assemble" {
+        let namespace = std::env::var("VECTORA_METRICS_NAMESPACE")
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into());
+        Arc::new(CloudWatchMetrics::new(
+            CloudWatchMetrics::client_from_env().await,
+            namespace,
+            clock.clone(),
+        ))
+    } else {
+        Arc::new(MemoryMetrics::default())
+    };
     Ok(Ports {
         stores: Stores {
-            config: store_from_env("VECTORA_CONFIG_STORE")?,
+            config,
             data,
-            newsletters: store_from_env("VECTORA_NEWSLETTER_STORE")?,
+            newsletters,
         },
-        fetcher: Arc::new(HttpFetcher::new(HttpLimits::default())?),
+        fetcher,
         editor,
-        metrics: Arc::new(EmfMetrics::new(namespace, std::io::stdout(), clock.clone())),
+        metrics,
         secrets: secrets().await,
         clock,
     })

@@ -7,6 +7,7 @@
 //! interprets the very same state-machine file (`statemachine/newsletter.asl.json`).
 
 pub mod asl;
+pub mod aws;
 pub mod classify;
 pub mod config;
 pub mod editorial;

@@ -1,4 +1,4 @@
-//! `vectora`: the command line (run, parse, classify, step, validate). Wiring only: every
+//! `vectora`: the command line (run, parse, classify, step, validate, aws). Wiring only: every
 //! behaviour lives in the library.
 
 use std::io::Write;
@@ -82,6 +82,54 @@ enum Command {
         #[arg(long, default_value = "fixtures")]
         config: PathBuf,
     },
+    /// Operate the deployed state machine (AWS credentials from the standard chain).
+    #[command(subcommand)]
+    Aws(AwsCommand),
+}
+
+#[derive(Subcommand)]
+enum AwsCommand {
+    /// Start a client's run now, with the input its schedule sends. The execution is named
+    /// CLIENT-DATE, so starting the same run twice starts it once.
+    Start {
+        #[arg(long)]
+        client: String,
+        /// Run date (YYYY-MM-DD). Default: today (UTC).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Overrides the client's period_days.
+        #[arg(long)]
+        period_days: Option<u32>,
+        #[command(flatten)]
+        target: StateMachineArg,
+    },
+    /// List the latest executions, or describe one (status, error and cause, output).
+    Status {
+        /// An execution ARN to describe instead of listing.
+        execution_arn: Option<String>,
+        /// How many executions to list.
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..=1000))]
+        limit: i32,
+        #[command(flatten)]
+        target: StateMachineArg,
+    },
+    /// Re-run a failed execution from the states that failed (what the console's Redrive does).
+    Redrive { execution_arn: String },
+}
+
+#[derive(clap::Args)]
+struct StateMachineArg {
+    /// The state machine (the stack output StateMachineArn).
+    #[arg(long, env = "VECTORA_STATE_MACHINE_ARN")]
+    state_machine_arn: Option<String>,
+}
+
+impl StateMachineArg {
+    fn arn(&self) -> Result<&str> {
+        self.state_machine_arn.as_deref().filter(|a| !a.trim().is_empty()).context(
+            "no state machine: pass --state-machine-arn or set VECTORA_STATE_MACHINE_ARN (the stack output StateMachineArn)",
+        )
+    }
 }
 
 #[derive(clap::Args)]
@@ -170,7 +218,71 @@ async fn dispatch(command: Command) -> Result<()> {
             offline,
         } => step(&name, &input, &config, &store, offline).await,
         Command::Validate { config } => validate(&config).await,
+        Command::Aws(command) => aws(command).await,
     }
+}
+
+async fn aws(command: AwsCommand) -> Result<()> {
+    use vectora_inbox::aws::sfn;
+    let client = aws_sdk_sfn::Client::new(&vectora_inbox::aws::load_config().await);
+    let mut out = std::io::stdout().lock();
+    match command {
+        AwsCommand::Start {
+            client: client_id,
+            date,
+            period_days,
+            target,
+        } => {
+            if !config::is_valid_id(&client_id) {
+                bail!(
+                    "--client {client_id:?} is not a client id: expected lower-case letters, digits and _ (as in clients/ID.yaml)"
+                );
+            }
+            let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let name = sfn::execution_name(&client_id, run_date);
+            let input = sfn::execution_input(&client_id, period_days, run_date);
+            let started = sfn::start(&client, target.arn()?, &name, &input).await?;
+            if !started.new {
+                eprintln!(
+                    "{name} was already started: not starting it again (vectora aws status {} tells how it went)",
+                    started.execution_arn
+                );
+            }
+            writeln!(out, "{}", serde_json::to_string(&started)?)?;
+        }
+        AwsCommand::Status {
+            execution_arn: Some(arn),
+            ..
+        } => {
+            let described = sfn::describe(&client, &arn).await?;
+            writeln!(out, "{}", serde_json::to_string(&described)?)?;
+        }
+        AwsCommand::Status {
+            execution_arn: None,
+            limit,
+            target,
+        } => {
+            for execution in sfn::status(&client, target.arn()?, limit).await? {
+                writeln!(out, "{}", serde_json::to_string(&execution)?)?;
+            }
+        }
+        AwsCommand::Redrive { execution_arn } => {
+            let redriven_at = sfn::redrive(&client, &execution_arn).await?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"execution_arn": execution_arn, "redrive_date": redriven_at})
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The configuration store `--config` names: a directory or `s3://bucket[/prefix]`.
+async fn open_config(config: &Path) -> Result<Arc<dyn vectora_inbox::ports::ObjectStore>> {
+    Ok(store::Opener::default()
+        .open("--config", path_str(config)?)
+        .await?)
 }
 
 fn path_str(p: &Path) -> Result<&str> {
@@ -178,8 +290,8 @@ fn path_str(p: &Path) -> Result<&str> {
         .with_context(|| format!("{} is not a UTF-8 path", p.display()))
 }
 
-fn local_ports(config: &Path, store: &str, offline: bool) -> Result<Ports> {
-    let stores = store::open_local(path_str(config)?, store)?;
+async fn local_ports(config: &Path, store: &str, offline: bool) -> Result<Ports> {
+    let stores = store::open_local(path_str(config)?, store).await?;
     let fetcher: Arc<dyn Fetcher> = if offline {
         Arc::new(CaptureFetcher::new(stores.config.clone()))
     } else {
@@ -274,7 +386,7 @@ async fn run(args: RunArgs) -> Result<()> {
         resume,
     } = args;
     let (client, config, store) = (client.as_str(), config.as_path(), store.as_str());
-    let mut ports = local_ports(config, store, offline)?;
+    let mut ports = local_ports(config, store, offline).await?;
     if let EditorChoice::Bedrock = editor {
         let bundle = load_client(ports.stores.config.as_ref(), client).await?;
         let Some(bedrock) = &bundle.client.editor.bedrock else {
@@ -372,8 +484,8 @@ async fn classify(
     date: Option<NaiveDate>,
     items: &Path,
 ) -> Result<()> {
-    let stores = store::open_local(path_str(config)?, "vectora-out")?;
-    let bundle = load_client(stores.config.as_ref(), client).await?;
+    let config_store = open_config(config).await?;
+    let bundle = load_client(config_store.as_ref(), client).await?;
     let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let classifier = Classifier::new(&bundle, run_date)?;
     let text =
@@ -404,7 +516,7 @@ async fn step(name: &str, input: &Path, config: &Path, store: &str, offline: boo
         std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
     let event: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", input.display()))?;
-    let ports = local_ports(config, store, offline)?;
+    let ports = local_ports(config, store, offline).await?;
     // Journaled, as its Lambda would be.
     let output = vectora_inbox::journal::run_step(name, &ports, event, false)
         .await
@@ -414,8 +526,8 @@ async fn step(name: &str, input: &Path, config: &Path, store: &str, offline: boo
 }
 
 async fn validate(config_dir: &Path) -> Result<()> {
-    let stores = store::open_local(path_str(config_dir)?, "vectora-out")?;
-    let clients = config::list_clients(stores.config.as_ref()).await?;
+    let config_store = open_config(config_dir).await?;
+    let clients = config::list_clients(config_store.as_ref()).await?;
     if clients.is_empty() {
         bail!(
             "{}: no client configuration (clients/*.yaml)",
@@ -423,20 +535,20 @@ async fn validate(config_dir: &Path) -> Result<()> {
         );
     }
     for id in &clients {
-        let bundle = load_client(stores.config.as_ref(), id).await?;
+        let bundle = load_client(config_store.as_ref(), id).await?;
         for s in &bundle.sources {
             let Some(capture) = &s.capture else { continue };
             let key = format!("sources/{capture}");
             // A feed's capture is one file; html and pubmed captures are folders of documents.
             let present = if s.kind == SourceKind::Feed {
-                stores.config.get(&key).await?.is_some()
+                config_store.get(&key).await?.is_some()
             } else {
-                !stores.config.list(&format!("{key}/")).await?.is_empty()
+                !config_store.list(&format!("{key}/")).await?.is_empty()
             };
             if !present {
                 bail!(
                     "{}: capture of source {:?} does not exist",
-                    stores.config.locate(&key),
+                    config_store.locate(&key),
                     s.id
                 );
             }

@@ -210,4 +210,11 @@ pub struct SectionDraft {
     /// Whether the answer came from the LLM cache (a re-run pays nothing).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cached: bool,
+    /// Throttled answers the SDK retried away while writing this section.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub throttles: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

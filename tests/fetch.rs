@@ -418,6 +418,38 @@ async fn client_errors_are_not_retried() {
 }
 
 #[tokio::test]
+async fn error_messages_never_carry_the_api_key() {
+    let server = serve(|_, _| response("429 Too Many Requests", &[], b"slow down")).await;
+    let message = source_error(
+        fetcher(loopback_limits())
+            .fetch(&request(
+                &server.url("/efetch.fcgi?db=pubmed&id=1&api_key=s3cret"),
+            ))
+            .await
+            .unwrap_err(),
+    );
+    assert!(message.contains("HTTP 429"), "{message}");
+    assert!(!message.contains("s3cret"), "{message}");
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let limits = HttpLimits {
+        max_retries: 0,
+        ..loopback_limits()
+    };
+    let message = source_error(
+        fetcher(limits)
+            .fetch(&request(&format!(
+                "http://127.0.0.1:{port}/x?api_key=s3cret"
+            )))
+            .await
+            .unwrap_err(),
+    );
+    assert!(message.contains("could not connect"), "{message}");
+    assert!(!message.contains("s3cret"), "{message}");
+}
+
+#[tokio::test]
 async fn a_silent_server_times_out() {
     let server = serve(|_, _| Reply::Silent).await;
     let limits = HttpLimits {

@@ -17,6 +17,11 @@ use aws_sdk_bedrockruntime::types::{
     InferenceConfiguration, Message, SpecificToolChoice, SystemContentBlock, Tool, ToolChoice,
     ToolConfiguration, ToolInputSchema, ToolSpecification,
 };
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::FinalizerInterceptorContextRef;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
 use aws_smithy_types::{Document, Number};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -146,6 +151,7 @@ struct Call {
     answer: serde_json::Value,
     input_tokens: u64,
     output_tokens: u64,
+    throttles: u32,
 }
 
 impl BedrockEditor {
@@ -200,6 +206,7 @@ impl BedrockEditor {
             .tool_choice(ToolChoice::Tool(choice))
             .build()
             .map_err(|e| Error::Internal(format!("tool config: {e}")))?;
+        let throttles = ThrottleCounter::default();
         let output = self
             .client
             .converse()
@@ -213,6 +220,8 @@ impl BedrockEditor {
                     .build(),
             )
             .tool_config(tools)
+            .customize()
+            .interceptor(throttles.clone())
             .send()
             .await
             .map_err(classify)?;
@@ -231,6 +240,7 @@ impl BedrockEditor {
             answer: answer.unwrap_or(serde_json::Value::Null),
             input_tokens,
             output_tokens,
+            throttles: throttles.count(),
         })
     }
 
@@ -273,6 +283,7 @@ fn draft(
     tokens: (u64, u64),
     cost_usd: f64,
     cached: bool,
+    throttles: u32,
 ) -> SectionDraft {
     SectionDraft {
         section_id: section.id.clone(),
@@ -286,6 +297,7 @@ fn draft(
         output_tokens: tokens.1,
         cost_usd,
         cached,
+        throttles,
     }
 }
 
@@ -314,7 +326,7 @@ impl Editor for BedrockEditor {
             && let Ok(cached) = serde_json::from_slice::<CachedAnswer>(&bytes)
             && let Ok(checked) = guards::check_answer(brief.section, &cached.answer, brief.matcher)
         {
-            return Ok(draft(brief.section, checked, 0, (0, 0), 0.0, true));
+            return Ok(draft(brief.section, checked, 0, (0, 0), 0.0, true, 0));
         }
         let spent = self.spent(brief).await?;
         if spent >= config.budget_usd_per_run {
@@ -329,12 +341,14 @@ impl Editor for BedrockEditor {
         }
         let mut tokens = (0u64, 0u64);
         let mut calls = 0u32;
+        let mut throttles = 0u32;
         let mut correction: Option<Rejection> = None;
         loop {
             let call = self
                 .converse(&model_id, config, &prompt, correction.as_ref())
                 .await?;
             calls += 1;
+            throttles += call.throttles;
             tokens.0 += call.input_tokens;
             tokens.1 += call.output_tokens;
             match guards::check_answer(brief.section, &call.answer, brief.matcher) {
@@ -356,6 +370,7 @@ impl Editor for BedrockEditor {
                         tokens,
                         cost_usd,
                         false,
+                        throttles,
                     ));
                 }
                 // Retried once with the reasons; then the state machine's Catch hands the
@@ -372,6 +387,40 @@ impl Editor for BedrockEditor {
                 }
             }
         }
+    }
+}
+
+/// Counts the throttled attempts of one call that the SDK retried away, so the run's
+/// `Throttles` metric sees them although the call succeeded.
+#[derive(Debug, Clone, Default)]
+struct ThrottleCounter(Arc<std::sync::atomic::AtomicU32>);
+
+impl ThrottleCounter {
+    fn count(&self) -> u32 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
+impl Intercept for ThrottleCounter {
+    fn name(&self) -> &'static str {
+        "ThrottleCounter"
+    }
+
+    fn read_after_attempt(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> std::result::Result<(), BoxError> {
+        if context.response().is_some_and(|r| {
+            r.status().as_u16() == 429
+                || r.headers()
+                    .get("x-amzn-ErrorType")
+                    .is_some_and(|t| t.starts_with("ThrottlingException"))
+        }) {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        Ok(())
     }
 }
 

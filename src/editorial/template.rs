@@ -40,6 +40,7 @@ impl Editor for TemplateEditor {
             output_tokens: 0,
             cost_usd: 0.0,
             cached: false,
+            throttles: 0,
         })
     }
 }

@@ -161,13 +161,16 @@ impl HttpFetcher {
         }
         if !status.is_success() {
             return Err(Failure {
-                message: format!("HTTP {} from {final_url}", status.as_u16()),
+                message: format!("HTTP {} from {}", status.as_u16(), shown(&final_url)),
                 retryable: status.is_server_error(),
             });
         }
         let max = self.limits.max_bytes;
         let too_big = || Failure {
-            message: format!("response from {final_url} exceeds the {max} byte limit"),
+            message: format!(
+                "response from {} exceeds the {max} byte limit",
+                shown(&final_url)
+            ),
             retryable: false,
         };
         if response
@@ -287,7 +290,13 @@ impl Failure {
 }
 
 fn url_of(e: &reqwest::Error) -> String {
-    e.url().map_or_else(|| "?".to_string(), Url::to_string)
+    e.url().map_or_else(|| "?".to_string(), shown)
+}
+
+/// A URL as error messages show it: without the credentials its query may carry (the NCBI
+/// `api_key`), since messages travel into reports and the execution history.
+fn shown(url: &Url) -> String {
+    crate::urls::redact(url.as_str())
 }
 
 /// reqwest's own message names the URL but not the cause: add the cause chain.
@@ -302,6 +311,9 @@ fn describe(e: &reqwest::Error) -> String {
         "request failed"
     };
     let mut message = format!("{what}: {e}");
+    if let Some(url) = e.url() {
+        message = message.replace(url.as_str(), &shown(url));
+    }
     let mut last = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

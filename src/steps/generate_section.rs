@@ -41,6 +41,9 @@ pub struct GenerateOutput {
     pub cost_usd: f64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cached: bool,
+    /// Throttled Bedrock answers the SDK retried away.
+    #[serde(default)]
+    pub throttles: u32,
     pub elapsed_ms: u64,
 }
 
@@ -117,6 +120,7 @@ pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> 
         output_tokens: draft.output_tokens,
         cost_usd: draft.cost_usd,
         cached: draft.cached,
+        throttles: draft.throttles,
         elapsed_ms: elapsed_ms(ports, started),
     })
 }

@@ -3,16 +3,17 @@
 #![allow(dead_code)]
 
 pub mod fake_bedrock;
+pub mod s3_server;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use vectora_inbox::editorial::TemplateEditor;
 use vectora_inbox::ports::metrics::MemoryMetrics;
-use vectora_inbox::ports::{Ports, SystemClock};
+use vectora_inbox::ports::{Ports, Stores, SystemClock};
 use vectora_inbox::runner;
 use vectora_inbox::sources::CaptureFetcher;
-use vectora_inbox::store;
+use vectora_inbox::store::LocalDirStore;
 
 pub const FIXTURE_DATE: &str = "2026-11-23";
 
@@ -21,7 +22,11 @@ pub fn fixtures() -> PathBuf {
 }
 
 pub fn offline_ports(config: &Path, out: &Path) -> (Ports, Arc<MemoryMetrics>) {
-    let stores = store::open_local(config.to_str().unwrap(), out.to_str().unwrap()).unwrap();
+    let stores = Stores {
+        config: Arc::new(LocalDirStore::new(config)),
+        data: Arc::new(LocalDirStore::new(out)),
+        newsletters: Arc::new(LocalDirStore::new(out.join("newsletters"))),
+    };
     let metrics = Arc::new(MemoryMetrics::default());
     let ports = Ports {
         fetcher: Arc::new(CaptureFetcher::new(stores.config.clone())),

@@ -7,7 +7,9 @@
 //! `s3://bucket[/prefix]` per area), `VECTORA_METRICS_NAMESPACE` (assemble; default
 //! `VectoraInbox`), `VECTORA_EDITOR` (generate-section: `bedrock`, the default, or `template`),
 //! `VECTORA_BEDROCK_MODEL_ID` (overrides the client's), `NCBI_API_KEY_SSM_PARAMETER` (fetch),
-//! `VECTORA_OFFLINE=1` (fetch replays recorded captures: local emulation and conformance).
+//! `VECTORA_SOURCES_CONCURRENCY` / `VECTORA_SECTIONS_CONCURRENCY` (plan: the Map concurrency of
+//! this deployment, default 4 and 2), `VECTORA_OFFLINE=1` (fetch replays recorded captures:
+//! local emulation and conformance).
 
 use std::sync::Arc;
 
@@ -148,6 +150,27 @@ pub async fn ports_from_env(step: &str) -> Result<Ports, Error> {
         metrics,
         secrets: secrets().await,
         clock,
+        concurrency: concurrency_from_env()?,
+    })
+}
+
+/// The Map concurrency of this deployment (read by plan, which hands it to the state machine).
+fn concurrency_from_env() -> Result<crate::ports::Concurrency, Error> {
+    let defaults = crate::ports::Concurrency::default();
+    let read = |var: &str, default: u32| match std::env::var(var) {
+        Err(_) => Ok(default),
+        Ok(v) => match v.trim().parse::<u32>() {
+            Ok(n) if (1..=40).contains(&n) => Ok(n),
+            _ => Err(Error::config(
+                var,
+                "-",
+                format!("{v:?} is not a concurrency: expected a whole number from 1 to 40"),
+            )),
+        },
+    };
+    Ok(crate::ports::Concurrency {
+        sources: read("VECTORA_SOURCES_CONCURRENCY", defaults.sources)?,
+        sections: read("VECTORA_SECTIONS_CONCURRENCY", defaults.sections)?,
     })
 }
 

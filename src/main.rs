@@ -307,6 +307,7 @@ async fn local_ports(config: &Path, store: &str, offline: bool) -> Result<Ports>
         clock: Arc::new(SystemClock),
         metrics: Arc::new(MemoryMetrics::default()),
         secrets: Arc::new(EnvSecrets),
+        concurrency: Default::default(),
     })
 }
 

@@ -60,6 +60,15 @@ pub(crate) struct Task {
     pub transition: Transition,
 }
 
+/// How many iterations a Map runs at once: fixed in the definition, or read from the state's
+/// input (`MaxConcurrencyPath`), so a deployment can set it without editing the file.
+#[derive(Debug)]
+pub(crate) enum MaxConcurrency {
+    /// 0 means unlimited, as on AWS.
+    Fixed(usize),
+    Path(Path),
+}
+
 #[derive(Debug)]
 pub(crate) struct MapState {
     pub input_path: DataPath,
@@ -67,8 +76,7 @@ pub(crate) struct MapState {
     /// ItemSelector, or the legacy Parameters field, which means the same on a Map.
     pub item_selector: Option<Template>,
     pub processor: Arc<Graph>,
-    /// 0 means unlimited, as on AWS.
-    pub max_concurrency: usize,
+    pub max_concurrency: MaxConcurrency,
     pub tolerated_failure_percentage: Option<f64>,
     pub tolerated_failure_count: Option<u64>,
     pub result_selector: Option<Template>,
@@ -218,6 +226,7 @@ const MAP_FIELDS: &[&str] = &[
     "ItemProcessor",
     "Iterator",
     "MaxConcurrency",
+    "MaxConcurrencyPath",
     "ToleratedFailurePercentage",
     "ToleratedFailureCount",
     "ResultSelector",
@@ -969,17 +978,28 @@ fn parse_map(f: &Fields<'_>) -> Result<Kind, AslError> {
             prefix: processor_field.to_string(),
         },
     )?;
-    let max_concurrency = match f.get("MaxConcurrency") {
-        None => 0,
-        Some(v) => v
-            .as_u64()
-            .and_then(|n| usize::try_from(n).ok())
-            .ok_or_else(|| {
-                f.error(
-                    "MaxConcurrency",
-                    format!("must be a non-negative integer, found {}", abbreviate(v)),
-                )
-            })?,
+    let max_concurrency = match (f.get("MaxConcurrency"), f.get("MaxConcurrencyPath")) {
+        (Some(_), Some(_)) => {
+            return Err(f.error(
+                "MaxConcurrencyPath",
+                "cannot be used together with \"MaxConcurrency\"",
+            ));
+        }
+        (None, None) => MaxConcurrency::Fixed(0),
+        (Some(v), None) => MaxConcurrency::Fixed(
+            v.as_u64()
+                .and_then(|n| usize::try_from(n).ok())
+                .ok_or_else(|| {
+                    f.error(
+                        "MaxConcurrency",
+                        format!("must be a non-negative integer, found {}", abbreviate(v)),
+                    )
+                })?,
+        ),
+        (None, Some(Value::String(text))) => {
+            MaxConcurrency::Path(Path::parse(text).map_err(|p| f.error("MaxConcurrencyPath", p))?)
+        }
+        (None, Some(_)) => return Err(f.error("MaxConcurrencyPath", "must be a path string")),
     };
     let tolerated_failure_percentage = match f.get("ToleratedFailurePercentage") {
         None => None,

@@ -16,8 +16,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::definition::{
-    CmpOp, FailText, Graph, Kind, MAX_DELAY_SECONDS, MapState, Operand, Retrier, Rule, State,
-    StateMachine, Test, Transition, TypeCheck, ValueKind, parse_timestamp,
+    CmpOp, FailText, Graph, Kind, MAX_DELAY_SECONDS, MapState, MaxConcurrency, Operand, Retrier,
+    Rule, State, StateMachine, Test, Transition, TypeCheck, ValueKind, parse_timestamp,
 };
 use super::error::{ExecutionFailure, names};
 use super::path::{Context, Scope, abbreviate};
@@ -584,10 +584,28 @@ impl Frame {
                 )));
             }
         };
+        let max_concurrency = match &map.max_concurrency {
+            MaxConcurrency::Fixed(n) => *n,
+            MaxConcurrency::Path(path) => {
+                let value = path
+                    .require(&scope.with_input(&effective), "MaxConcurrencyPath")
+                    .map_err(rt)?;
+                value
+                    .as_u64()
+                    .and_then(|n| usize::try_from(n).ok())
+                    .ok_or_else(|| {
+                        rt(format!(
+                            "the MaxConcurrencyPath \"{}\" selected {}, which is not a non-negative integer",
+                            path.text(),
+                            abbreviate(&value)
+                        ))
+                    })?
+            }
+        };
         self.emit(|| ExecutionEvent::MapStarted {
             state: name.to_string(),
             items: items.len(),
-            max_concurrency: map.max_concurrency,
+            max_concurrency,
         });
         // All selectors are evaluated before any iteration starts: a bad path is a
         // States.Runtime that fails the execution anyway, so nothing should run first.
@@ -609,7 +627,9 @@ impl Frame {
                 None => item.clone(),
             });
         }
-        let results = self.run_iterations(state, map, inputs, base_seed).await?;
+        let results = self
+            .run_iterations(state, map, inputs, max_concurrency, base_seed)
+            .await?;
         let result = Value::Array(results);
         let result = match &map.result_selector {
             Some(template) => template.render(&scope.with_input(&result)).map_err(rt)?,
@@ -628,10 +648,11 @@ impl Frame {
         state: &State,
         map: &MapState,
         inputs: Vec<Value>,
+        max_concurrency: usize,
         base_seed: u64,
     ) -> Result<Vec<Value>, ExecutionFailure> {
         let total = inputs.len();
-        let permits = match map.max_concurrency {
+        let permits = match max_concurrency {
             0 => total,
             limit => limit.min(total),
         }

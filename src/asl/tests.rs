@@ -759,6 +759,50 @@ async fn map_without_item_selector_and_empty_items() {
     assert!(failure.cause.contains("not an array"), "{}", failure.cause);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn map_max_concurrency_path_reads_the_limit_from_the_input() {
+    let def = map_machine(
+        json!({"MaxConcurrencyPath": "$.limits.items"}),
+        work_state(),
+    );
+    let probe = Arc::new(ConcurrencyProbe {
+        in_flight: AtomicUsize::new(0),
+        max: AtomicUsize::new(0),
+        barrier: tokio::sync::Barrier::new(3),
+    });
+    let items: Vec<Value> = (0..12).map(|i| json!(i)).collect();
+    let run = run(
+        &def,
+        probe.clone(),
+        json!({"items": items.clone(), "limits": {"items": 3}}),
+    )
+    .await;
+    assert_eq!(ok(&run)["results"], json!(items));
+    assert_eq!(probe.max.load(Ordering::SeqCst), 3);
+    assert!(run.events.contains(&ExecutionEvent::MapStarted {
+        state: "Each".into(),
+        items: 12,
+        max_concurrency: 3
+    }));
+    for bad in [
+        json!({"items": [1]}),
+        json!({"items": [1], "limits": {"items": "3"}}),
+    ] {
+        let failure = err(&run_with(&def, echo(), bad, 0).await);
+        assert_eq!(failure.error, "States.Runtime");
+        assert!(
+            failure.cause.contains("MaxConcurrencyPath"),
+            "{}",
+            failure.cause
+        );
+    }
+    let both = map_machine(
+        json!({"MaxConcurrency": 2, "MaxConcurrencyPath": "$.n"}),
+        work_state(),
+    );
+    assert!(refusal(&both).contains("cannot be used together"));
+}
+
 /// Counts in-flight invocations and holds each on a barrier of `width`, so the maximum observed
 /// is exactly the concurrency the runner allows (a lower limit would deadlock, caught by the
 /// timeout; a higher one would show up in the maximum).

@@ -31,4 +31,26 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
     pub secrets: Arc<dyn Secrets>,
+    /// How many sources and sections a run works on at once (a deployment setting).
+    pub concurrency: Concurrency,
+}
+
+/// The Map states' concurrency, which plan hands to the state machine (`MaxConcurrencyPath`):
+/// set per deployment (`VECTORA_SOURCES_CONCURRENCY`, `VECTORA_SECTIONS_CONCURRENCY` on the
+/// plan function), not per client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Concurrency {
+    /// Sources fetched and normalized at once.
+    pub sources: u32,
+    /// Sections written at once (each a model call).
+    pub sections: u32,
+}
+
+impl Default for Concurrency {
+    fn default() -> Self {
+        Concurrency {
+            sources: 4,
+            sections: 2,
+        }
+    }
 }

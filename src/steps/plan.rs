@@ -8,7 +8,7 @@ use super::{RunContext, SourceTask, put_json};
 use crate::config::{SourceKind, load_client};
 use crate::error::{Error, Result};
 use crate::keys;
-use crate::ports::Ports;
+use crate::ports::{Concurrency, Ports};
 
 /// The execution input: what an EventBridge schedule sends.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -35,6 +35,8 @@ pub struct PlanOutput {
     pub sources: Vec<SourceTask>,
     pub sections: Vec<SectionRef>,
     pub manifest_key: String,
+    /// Read by the state machine's Map states (`MaxConcurrencyPath`).
+    pub concurrency: Concurrency,
 }
 
 #[derive(Debug, Serialize)]
@@ -112,6 +114,7 @@ pub async fn run(ports: &Ports, input: PlanInput) -> Result<PlanOutput> {
             .collect(),
         manifest_key,
         run,
+        concurrency: ports.concurrency,
     })
 }
 

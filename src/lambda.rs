@@ -21,7 +21,7 @@ use crate::error::Error;
 use crate::ports::metrics::MemoryMetrics;
 use crate::ports::{ObjectStore, Ports, Stores, SystemClock};
 use crate::sources::{CaptureFetcher, HttpFetcher, HttpLimits};
-use crate::store::Opener;
+use crate::store::{Opener, UnsetStore};
 
 /// Where assemble publishes the run's figures unless `VECTORA_METRICS_NAMESPACE` says otherwise.
 pub const DEFAULT_METRICS_NAMESPACE: &str = "VectoraInbox";
@@ -48,41 +48,7 @@ async fn store_from_env(
 ) -> Result<Arc<dyn ObjectStore>, Error> {
     match std::env::var(var) {
         Ok(spec) => opener.open(var, &spec).await,
-        Err(_) => Ok(Arc::new(UnsetStore { var })),
-    }
-}
-
-/// The area a function was not given.
-struct UnsetStore {
-    var: &'static str,
-}
-
-impl UnsetStore {
-    fn refuse(&self, key: &str) -> Error {
-        Error::config(
-            self.var,
-            "-",
-            format!(
-                "this function has no store for {key:?}: set {} to a directory or s3://bucket[/prefix]",
-                self.var
-            ),
-        )
-    }
-}
-
-#[async_trait::async_trait]
-impl ObjectStore for UnsetStore {
-    async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, Error> {
-        Err(self.refuse(key))
-    }
-    async fn put(&self, key: &str, _body: Vec<u8>, _content_type: &str) -> Result<(), Error> {
-        Err(self.refuse(key))
-    }
-    async fn list(&self, prefix: &str) -> Result<Vec<String>, Error> {
-        Err(self.refuse(prefix))
-    }
-    fn locate(&self, key: &str) -> String {
-        format!("({} unset)/{key}", self.var)
+        Err(_) => Ok(Arc::new(UnsetStore::new(var))),
     }
 }
 

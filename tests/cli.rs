@@ -221,3 +221,125 @@ fn step_runs_one_step_as_its_lambda_would() {
     assert_eq!(result.status.code(), Some(1));
     assert!(stderr_line(&result).contains("InvalidInput: invalid plan input: client_id"));
 }
+
+/// Answers one HTTP request with `body` and hands back what was asked (method line, headers
+/// and body), as a Step Functions endpoint on loopback would.
+fn one_answer(body: &'static str) -> (String, std::thread::JoinHandle<String>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (socket, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(socket.try_clone().unwrap());
+        let mut head = String::new();
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                length = v.trim().parse().unwrap();
+            }
+            head.push_str(&line);
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut request_body = vec![0; length];
+        reader.read_exact(&mut request_body).unwrap();
+        let mut socket = socket;
+        write!(
+            socket,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        head + &String::from_utf8(request_body).unwrap()
+    });
+    (endpoint, handle)
+}
+
+fn vectora_aws(endpoint: &str) -> Command {
+    let mut c = vectora();
+    c.env("AWS_ENDPOINT_URL_SFN", endpoint)
+        .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
+        .env("AWS_SECRET_ACCESS_KEY", "secret")
+        .env("AWS_REGION", "eu-west-3")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("VECTORA_STATE_MACHINE_ARN");
+    c
+}
+
+#[test]
+fn aws_start_names_the_execution_after_client_and_date() {
+    let execution = "arn:aws:states:eu-west-3:123456789012:execution:vectora-inbox-newsletter-dev:lai_weekly-2026-11-23";
+    let answer: &'static str = Box::leak(
+        format!(r#"{{"executionArn":"{execution}","startDate":1795420800.0}}"#).into_boxed_str(),
+    );
+    let (endpoint, request) = one_answer(answer);
+    let result = vectora_aws(&endpoint)
+        .args([
+            "aws",
+            "start",
+            "--client",
+            "lai_weekly",
+            "--date",
+            FIXTURE_DATE,
+        ])
+        .env(
+            "VECTORA_STATE_MACHINE_ARN",
+            "arn:aws:states:eu-west-3:123456789012:stateMachine:vectora-inbox-newsletter-dev",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let printed: serde_json::Value = serde_json::from_slice(&result.stdout).unwrap();
+    assert_eq!(printed["execution_arn"], execution);
+    assert_eq!(printed["new"], true);
+    let request = request.join().unwrap();
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("x-amz-target: awsstepfunctions.startexecution"),
+        "{request}"
+    );
+    assert!(
+        request.contains(r#""name":"lai_weekly-2026-11-23""#),
+        "{request}"
+    );
+    assert!(
+        request.contains(r#"{\"client_id\":\"lai_weekly\",\"run_date\":\"2026-11-23\"}"#),
+        "{request}"
+    );
+}
+
+#[test]
+fn aws_commands_say_what_is_missing() {
+    let result = vectora_aws("http://127.0.0.1:9")
+        .args(["aws", "start", "--client", "lai_weekly"])
+        .output()
+        .unwrap();
+    assert!(!result.status.success());
+    assert!(
+        stderr_line(&result).contains("--state-machine-arn or set VECTORA_STATE_MACHINE_ARN"),
+        "{}",
+        stderr_line(&result)
+    );
+    let result = vectora_aws("http://127.0.0.1:9")
+        .args([
+            "aws",
+            "start",
+            "--client",
+            "LAI Weekly",
+            "--state-machine-arn",
+            "arn:aws:states:eu-west-3:1:stateMachine:m",
+        ])
+        .output()
+        .unwrap();
+    assert!(stderr_line(&result).contains("is not a client id"));
+}

@@ -4,6 +4,7 @@
 mod local;
 mod memory;
 pub mod s3;
+mod unset;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 pub use local::LocalDirStore;
 pub use memory::MemoryStore;
 pub use s3::{S3Location, S3Store};
+pub use unset::UnsetStore;
 
 use crate::error::{Error, Result};
 use crate::ports::{ObjectStore, Stores};

@@ -12,7 +12,7 @@ use common::*;
 use serde_json::{Value, json};
 use vectora_inbox::asl::{self, RunOptions, TaskFailure, TaskInvoker};
 use vectora_inbox::ports::{ObjectStore, Ports, Stores};
-use vectora_inbox::store::{LocalDirStore, UnsetStore};
+use vectora_inbox::store::UnsetStore;
 
 const AREAS: [&str; 3] = [
     "VECTORA_CONFIG_STORE",

@@ -76,7 +76,7 @@ fn fingerprint(step: &str, event: &serde_json::Value) -> String {
     hex::encode(h.finalize())
 }
 
-/// Runs a step, journaling it; with `resume`, returns the recorded result of an identical
+/// Runs step `step`, journaling it; with `resume`, returns the recorded result of an identical
 /// successful execution instead of running it again.
 pub async fn run_step(
     step: &str,
@@ -84,8 +84,20 @@ pub async fn run_step(
     event: serde_json::Value,
     resume: bool,
 ) -> Result<serde_json::Value> {
+    run_with(step, steps::handler(step)?, ports, event, resume).await
+}
+
+/// [`run_step`] with the step's handler given: what a Lambda binary calls, so it links only
+/// its own step.
+pub async fn run_with(
+    step: &str,
+    handler: steps::Handler,
+    ports: &Ports,
+    event: serde_json::Value,
+    resume: bool,
+) -> Result<serde_json::Value> {
     let Some(key) = record_key(step, &event) else {
-        return steps::dispatch(step, ports, event).await;
+        return handler(ports, event).await;
     };
     let data = ports.stores.data.clone();
     let input_sha256 = fingerprint(step, &event);
@@ -113,7 +125,7 @@ pub async fn run_step(
         ..ports.clone()
     };
     let started_at = ports.clock.now();
-    let outcome = steps::dispatch(step, &recording, event).await;
+    let outcome = handler(&recording, event).await;
     let finished_at = ports.clock.now();
     let mut outputs = written.lock().map(|w| w.clone()).unwrap_or_default();
     outputs.sort();

@@ -18,9 +18,11 @@ use lambda_runtime::{Diagnostic, LambdaEvent, service_fn};
 use crate::aws::cloudwatch::CloudWatchMetrics;
 use crate::editorial::TemplateEditor;
 use crate::error::Error;
+use crate::ports::fetcher::{FetchRequest, FetchResponse};
 use crate::ports::metrics::MemoryMetrics;
-use crate::ports::{ObjectStore, Ports, Stores, SystemClock};
+use crate::ports::{Fetcher, ObjectStore, Ports, Stores, SystemClock};
 use crate::sources::{CaptureFetcher, HttpFetcher, HttpLimits};
+use crate::steps::Step;
 use crate::store::{Opener, UnsetStore};
 
 /// Where assemble publishes the run's figures unless `VECTORA_METRICS_NAMESPACE` says otherwise.
@@ -52,47 +54,56 @@ async fn store_from_env(
     }
 }
 
-/// The ports a deployed function uses: its stores, HTTP(S) fetching (no `file://`) or, with
-/// `VECTORA_OFFLINE=1`, the recorded captures of the config store (local emulation), the
-/// editor `VECTORA_EDITOR` names, metrics through CloudWatch `PutMetricData`.
-pub async fn ports_from_env(step: &str) -> Result<Ports, Error> {
+/// The ports a deployed function uses: its stores, and only the adapters its step needs (the
+/// choice is made at compile time, so a binary links no adapter it does not use): HTTP(S)
+/// fetching (no `file://`) or, with `VECTORA_OFFLINE=1`, the recorded captures of the config
+/// store (local emulation); the editor `VECTORA_EDITOR` names; CloudWatch `PutMetricData`.
+pub async fn ports_from_env<S: Step>() -> Result<Ports, Error> {
     let clock = Arc::new(SystemClock);
     let mut opener = Opener::default();
     let config = store_from_env(&mut opener, "VECTORA_CONFIG_STORE").await?;
     let data = store_from_env(&mut opener, "VECTORA_DATA_STORE").await?;
     let newsletters = store_from_env(&mut opener, "VECTORA_NEWSLETTER_STORE").await?;
-    let editor: Arc<dyn crate::ports::Editor> = match std::env::var("VECTORA_EDITOR").as_deref() {
-        // Only generate-section writes; the other functions never build a Bedrock client.
-        _ if step != "generate-section" => Arc::new(TemplateEditor),
-        Ok("template") => Arc::new(TemplateEditor),
-        Ok("bedrock") | Err(_) => {
-            // Lambda always sets AWS_REGION; the fallback only matters elsewhere.
-            let client =
-                crate::editorial::bedrock::client_from_env(crate::aws::DEFAULT_REGION).await;
-            Arc::new(crate::editorial::BedrockEditor::new(client, data.clone()))
+    let editor: Arc<dyn crate::ports::Editor> = if S::WRITES {
+        match std::env::var("VECTORA_EDITOR").as_deref() {
+            Ok("template") => Arc::new(TemplateEditor),
+            Ok("bedrock") | Err(_) => {
+                // Lambda always sets AWS_REGION; the fallback only matters elsewhere.
+                let client =
+                    crate::editorial::bedrock::client_from_env(crate::aws::DEFAULT_REGION).await;
+                Arc::new(crate::editorial::BedrockEditor::new(client, data.clone()))
+            }
+            Ok(other) => {
+                return Err(Error::config(
+                    "VECTORA_EDITOR",
+                    "-",
+                    format!("{other:?} is not an editor: expected bedrock or template"),
+                ));
+            }
         }
-        Ok(other) => {
-            return Err(Error::config(
-                "VECTORA_EDITOR",
-                "-",
-                format!("{other:?} is not an editor: expected bedrock or template"),
-            ));
-        }
+    } else {
+        Arc::new(TemplateEditor)
     };
-    let fetcher: Arc<dyn crate::ports::Fetcher> = match std::env::var("VECTORA_OFFLINE").as_deref()
-    {
-        Ok("1" | "true") => Arc::new(CaptureFetcher::new(config.clone())),
-        Ok("0" | "false" | "") | Err(_) => Arc::new(HttpFetcher::new(HttpLimits::default())?),
-        Ok(other) => {
-            return Err(Error::config(
-                "VECTORA_OFFLINE",
-                "-",
-                format!("{other:?}: expected 1 (replay the recorded captures) or 0"),
-            ));
-        }
+    let (fetcher, secrets): (Arc<dyn Fetcher>, Arc<dyn crate::ports::Secrets>) = if S::FETCHES {
+        let fetcher: Arc<dyn Fetcher> = match std::env::var("VECTORA_OFFLINE").as_deref() {
+            Ok("1" | "true") => Arc::new(CaptureFetcher::new(config.clone())),
+            Ok("0" | "false" | "") | Err(_) => Arc::new(HttpFetcher::new(HttpLimits::default())?),
+            Ok(other) => {
+                return Err(Error::config(
+                    "VECTORA_OFFLINE",
+                    "-",
+                    format!("{other:?}: expected 1 (replay the recorded captures) or 0"),
+                ));
+            }
+        };
+        (fetcher, secrets().await)
+    } else {
+        (
+            Arc::new(NoFetching(S::NAME)),
+            Arc::new(crate::ports::secrets::EnvSecrets),
+        )
     };
-    // Only assemble publishes; the others never build a CloudWatch client.
-    let metrics: Arc<dyn crate::ports::MetricsSink> = if step == "assemble" {
+    let metrics: Arc<dyn crate::ports::MetricsSink> = if S::PUBLISHES {
         let namespace = std::env::var("VECTORA_METRICS_NAMESPACE")
             .ok()
             .filter(|n| !n.trim().is_empty())
@@ -114,10 +125,23 @@ pub async fn ports_from_env(step: &str) -> Result<Ports, Error> {
         fetcher,
         editor,
         metrics,
-        secrets: secrets().await,
+        secrets,
         clock,
         concurrency: concurrency_from_env()?,
     })
+}
+
+/// The fetcher of a function whose step does not fetch.
+struct NoFetching(&'static str);
+
+#[async_trait::async_trait]
+impl Fetcher for NoFetching {
+    async fn fetch(&self, request: &FetchRequest) -> Result<FetchResponse, Error> {
+        Err(Error::Internal(format!(
+            "the {} function does not fetch (asked for {})",
+            self.0, request.url
+        )))
+    }
 }
 
 /// The Map concurrency of this deployment (read by plan, which hands it to the state machine).
@@ -156,17 +180,17 @@ async fn secrets() -> Arc<dyn crate::ports::Secrets> {
     }
 }
 
-/// Serves `step` until the Lambda runtime stops the process.
-pub async fn serve(step: &'static str) -> Result<(), lambda_runtime::Error> {
+/// Serves step `S` until the Lambda runtime stops the process.
+pub async fn serve<S: Step>() -> Result<(), lambda_runtime::Error> {
     lambda_runtime::tracing::init_default_subscriber();
-    let ports = ports_from_env(step)
+    let ports = ports_from_env::<S>()
         .await
         .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let ports = ports.clone();
         // Journaled like a local run, so the run's step records exist on AWS too.
         async move {
-            crate::journal::run_step(step, &ports, event.payload, false)
+            crate::journal::run_with(S::NAME, S::handle, &ports, event.payload, false)
                 .await
                 .map_err(StepFailure)
         }

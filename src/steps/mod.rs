@@ -1,5 +1,6 @@
-//! The pipeline's steps, one module each, and [`dispatch`]: the one entry point that the Lambda
-//! binaries, `vectora step` and the local state-machine runner all call.
+//! The pipeline's steps, one module each, and their entry points: a [`Step`] type per step for
+//! the Lambda binaries (each links only its own), [`dispatch`] by name for `vectora step` and
+//! the local state-machine runner.
 //!
 //! A step takes [`Ports`] and a small JSON event, reads and writes the store under deterministic
 //! keys, and returns a small JSON result (claim check: keys and counts, never item lists).
@@ -13,6 +14,7 @@ pub mod plan;
 pub mod score;
 
 use chrono::{DateTime, NaiveDate, Utc};
+use futures::future::BoxFuture;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
@@ -23,14 +25,101 @@ use crate::ports::{ObjectStore, Ports};
 
 /// The names of the steps, as Lambda functions and as `vectora step NAME`.
 pub const STEP_NAMES: [&str; 7] = [
-    "plan",
-    "fetch",
-    "normalize",
-    "match",
-    "score",
-    "generate-section",
-    "assemble",
+    Plan::NAME,
+    Fetch::NAME,
+    Normalize::NAME,
+    Match::NAME,
+    Score::NAME,
+    GenerateSection::NAME,
+    Assemble::NAME,
 ];
+
+/// A step's entry point: parses its event, runs, returns its JSON result.
+pub type Handler =
+    for<'a> fn(&'a Ports, serde_json::Value) -> BoxFuture<'a, Result<serde_json::Value>>;
+
+/// A step as its Lambda binary sees it: a name, a handler, and the adapters the deployed
+/// function needs. Known at compile time, so each binary links only its own step and the
+/// adapters it uses (a fetch binary carries no Bedrock client, no renderer).
+pub trait Step {
+    const NAME: &'static str;
+    /// Fetches over HTTP(S), with the NCBI key.
+    const FETCHES: bool = false;
+    /// Has an editor write text (Bedrock, unless told otherwise).
+    const WRITES: bool = false;
+    /// Publishes the run's metrics.
+    const PUBLISHES: bool = false;
+    fn handle(ports: &Ports, event: serde_json::Value) -> BoxFuture<'_, Result<serde_json::Value>>;
+}
+
+macro_rules! step {
+    ($(#[$doc:meta])* $ty:ident, $name:literal, $module:ident $(, $flag:ident)*) => {
+        $(#[$doc])*
+        pub struct $ty;
+        impl Step for $ty {
+            const NAME: &'static str = $name;
+            $(const $flag: bool = true;)*
+            fn handle(
+                ports: &Ports,
+                event: serde_json::Value,
+            ) -> BoxFuture<'_, Result<serde_json::Value>> {
+                Box::pin(async move { to_json($module::run(ports, parse_event($name, event)?).await?) })
+            }
+        }
+    };
+}
+
+step!(
+    /// `plan`: the run's window, sources and sections.
+    Plan, "plan", plan
+);
+step!(
+    /// `fetch`: one source's raw documents.
+    Fetch, "fetch", fetch, FETCHES
+);
+step!(
+    /// `normalize`: one source's items.
+    Normalize, "normalize", normalize
+);
+step!(
+    /// `match`: the run's items that name the watch lists.
+    Match, "match", match_items
+);
+step!(
+    /// `score`: scores and the selection per section.
+    Score, "score", score
+);
+step!(
+    /// `generate-section`: one section's editorial text.
+    GenerateSection, "generate-section", generate_section, WRITES
+);
+step!(
+    /// `assemble`: the newsletter, the report and the metrics.
+    Assemble, "assemble", assemble, PUBLISHES
+);
+
+/// The handler of step `name`, for the callers that choose at run time (`vectora step`, the
+/// local runner).
+pub fn handler(name: &str) -> Result<Handler> {
+    Ok(match name {
+        Plan::NAME => Plan::handle,
+        Fetch::NAME => Fetch::handle,
+        Normalize::NAME => Normalize::handle,
+        Match::NAME => Match::handle,
+        Score::NAME => Score::handle,
+        GenerateSection::NAME => GenerateSection::handle,
+        Assemble::NAME => Assemble::handle,
+        other => {
+            return Err(Error::InvalidEvent {
+                step: other.to_string(),
+                message: format!(
+                    "unknown step {other:?}: expected one of {}",
+                    STEP_NAMES.join(", ")
+                ),
+            });
+        }
+    })
+}
 
 /// Runs step `name` on a JSON event, as its Lambda would.
 pub async fn dispatch(
@@ -38,24 +127,7 @@ pub async fn dispatch(
     ports: &Ports,
     event: serde_json::Value,
 ) -> Result<serde_json::Value> {
-    match name {
-        "plan" => to_json(plan::run(ports, parse_event(name, event)?).await?),
-        "fetch" => to_json(fetch::run(ports, parse_event(name, event)?).await?),
-        "normalize" => to_json(normalize::run(ports, parse_event(name, event)?).await?),
-        "match" => to_json(match_items::run(ports, parse_event(name, event)?).await?),
-        "score" => to_json(score::run(ports, parse_event(name, event)?).await?),
-        "generate-section" => {
-            to_json(generate_section::run(ports, parse_event(name, event)?).await?)
-        }
-        "assemble" => to_json(assemble::run(ports, parse_event(name, event)?).await?),
-        other => Err(Error::InvalidEvent {
-            step: other.to_string(),
-            message: format!(
-                "unknown step {other:?}: expected one of {}",
-                STEP_NAMES.join(", ")
-            ),
-        }),
-    }
+    handler(name)?(ports, event).await
 }
 
 fn parse_event<T: DeserializeOwned>(step: &str, event: serde_json::Value) -> Result<T> {

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    vectora_inbox::lambda::serve("score").await
+    vectora_inbox::lambda::serve::<vectora_inbox::steps::Score>().await
 }

@@ -169,7 +169,7 @@ fn concurrency_from_env() -> Result<crate::ports::Concurrency, Error> {
 async fn secrets() -> Arc<dyn crate::ports::Secrets> {
     match std::env::var("NCBI_API_KEY_SSM_PARAMETER") {
         Ok(parameter) if !parameter.trim().is_empty() => {
-            let shared = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            let shared = crate::aws::load_config().await;
             let parameters = [(crate::ports::secrets::NCBI_API_KEY.to_string(), parameter)].into();
             Arc::new(crate::sources::SsmSecrets::new(
                 aws_sdk_ssm::Client::new(&shared),

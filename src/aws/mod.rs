@@ -18,9 +18,14 @@ pub const DEFAULT_REGION: &str = "eu-west-3";
 /// The standard configuration chain (env, profile, IMDS/ECS credentials, `AWS_ENDPOINT_URL_*`),
 /// with [`DEFAULT_REGION`] when no region is configured.
 pub async fn load_config() -> aws_config::SdkConfig {
+    load_config_in(DEFAULT_REGION).await
+}
+
+/// [`load_config`] with another region to fall back on (a client's Bedrock region).
+pub async fn load_config_in(region_fallback: &str) -> aws_config::SdkConfig {
     use aws_config::meta::region::RegionProviderChain;
     let region = RegionProviderChain::default_provider()
-        .or_else(aws_config::Region::new(DEFAULT_REGION.to_string()));
+        .or_else(aws_config::Region::new(region_fallback.to_string()));
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(region)
         .load()

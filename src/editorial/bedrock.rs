@@ -51,15 +51,13 @@ pub struct BedrockEditor {
 /// are kept to two attempts: the state machine's `Retry` does the long backoff, and the two
 /// layers must not multiply.
 pub async fn client_from_env(region_fallback: &str) -> Client {
-    use aws_config::meta::region::RegionProviderChain;
-    let region = RegionProviderChain::default_provider()
-        .or_else(aws_config::Region::new(region_fallback.to_string()));
-    let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(region)
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2))
-        .load()
-        .await;
-    Client::new(&shared)
+    let shared = crate::aws::load_config_in(region_fallback).await;
+    let config = aws_sdk_bedrockruntime::config::Builder::from(&shared)
+        .retry_config(
+            aws_sdk_bedrockruntime::config::retry::RetryConfig::standard().with_max_attempts(2),
+        )
+        .build();
+    Client::from_conf(config)
 }
 
 impl BedrockEditor {

@@ -47,6 +47,16 @@ pub struct GenerateOutput {
     pub elapsed_ms: u64,
 }
 
+/// The message of a `Catch`'s cause. On AWS, the cause of a failed Lambda task is the
+/// function's error payload as JSON (`{"errorType": …, "errorMessage": …}`); the local runner
+/// gives the message itself. The report shows the message either way.
+fn cause_message(cause: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(cause)
+        .ok()
+        .and_then(|v| v.get("errorMessage")?.as_str().map(str::to_string))
+        .unwrap_or_else(|| cause.to_string())
+}
+
 pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> {
     let started = ports.clock.now();
     let GenerateInput {
@@ -103,7 +113,7 @@ pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> 
     };
     let mut draft = chosen.write_section(&brief).await?;
     if let Some(error) = fallback_error {
-        draft.fallback_reason = Some(match fallback_cause {
+        draft.fallback_reason = Some(match fallback_cause.as_deref().map(cause_message) {
             Some(cause) if !cause.is_empty() => format!("{error}: {cause}"),
             _ => error,
         });
@@ -123,4 +133,21 @@ pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> 
         throttles: draft.throttles,
         elapsed_ms: elapsed_ms(ports, started),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cause_message;
+
+    #[test]
+    fn a_lambda_error_payload_as_cause_reads_as_its_message() {
+        assert_eq!(
+            cause_message(
+                r#"{"errorType":"Throttled","errorMessage":"throttled: Bedrock Converse ThrottlingException: slow down"}"#
+            ),
+            "throttled: Bedrock Converse ThrottlingException: slow down"
+        );
+        assert_eq!(cause_message("slow down"), "slow down");
+        assert_eq!(cause_message("{\"other\": 1}"), "{\"other\": 1}");
+    }
 }

@@ -97,8 +97,8 @@ enum AwsCommand {
         /// Run date (YYYY-MM-DD). Default: today (UTC).
         #[arg(long)]
         date: Option<NaiveDate>,
-        /// Overrides the client's period_days.
-        #[arg(long)]
+        /// Overrides the client's period_days (1 to 92, as the plan step accepts).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=92))]
         period_days: Option<u32>,
         #[command(flatten)]
         target: StateMachineArg,

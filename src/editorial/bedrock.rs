@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_bedrockruntime::Client;
-use aws_sdk_bedrockruntime::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_bedrockruntime::error::SdkError;
 use aws_sdk_bedrockruntime::operation::converse::ConverseError;
 use aws_sdk_bedrockruntime::types::{
     CachePointBlock, CachePointType, ContentBlock, ConversationRole, ConverseOutput,
@@ -426,45 +426,30 @@ impl Intercept for ThrottleCounter {
 /// unavailability → `Throttled` (retried with backoff), bad requests and missing access →
 /// `InvalidInput` (never retried), anything else → `Internal`.
 fn classify(err: SdkError<ConverseError>) -> Error {
-    let status = err.raw_response().map(|r| r.status().as_u16());
-    let code = err.code().map(str::to_string);
-    let message = err
-        .message()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("{err}"));
-    let kind = match err.as_service_error() {
+    // Codes, HTTP status and transport failures are read as for every AWS call; the modelled
+    // Converse errors refine the kind.
+    let mut failure = crate::aws::Failure::of(&err);
+    match err.as_service_error() {
         Some(e)
             if e.is_throttling_exception()
                 || e.is_service_unavailable_exception()
                 || e.is_model_not_ready_exception()
                 || e.is_model_timeout_exception() =>
         {
-            ErrorKind::Throttled
+            failure.kind = ErrorKind::Throttled;
         }
         Some(e)
             if e.is_access_denied_exception()
                 || e.is_validation_exception()
                 || e.is_resource_not_found_exception() =>
         {
-            ErrorKind::InvalidInput
+            failure.kind = ErrorKind::InvalidInput;
         }
-        // Not a modelled Converse error: it arrives unhandled, with its code string.
-        _ if code.as_deref() == Some("ServiceQuotaExceededException") => ErrorKind::Throttled,
-        _ if matches!(status, Some(429 | 503)) => ErrorKind::Throttled,
-        _ if matches!(
-            err,
-            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_)
-        ) =>
-        {
-            ErrorKind::Throttled
-        }
-        _ => ErrorKind::Internal,
-    };
-    let code =
-        code.unwrap_or_else(|| status.map_or("no response".to_string(), |s| format!("HTTP {s}")));
+        _ => {}
+    }
     Error::Aws {
-        kind,
-        message: format!("Bedrock Converse {code}: {message}"),
+        kind: failure.kind,
+        message: format!("Bedrock Converse {}: {}", failure.label(), failure.message),
     }
 }
 

@@ -19,16 +19,24 @@ pub enum ErrorKind {
     InvalidInput,
     /// The model's answer failed validation: retried once, then the template editor takes over.
     LlmOutputRejected,
+    /// A service quota is used up (Bedrock `ServiceQuotaExceededException`): not retried, since
+    /// minutes of backoff do not refill it.
+    QuotaExceeded,
+    /// The model or its service failed transiently (5xx, not ready, timed out): retried with
+    /// backoff like throttling, and told apart from it in reports.
+    ModelUnavailable,
     /// A bug or an unexpected environment failure.
     Internal,
 }
 
 impl ErrorKind {
-    pub const ALL: [ErrorKind; 5] = [
+    pub const ALL: [ErrorKind; 7] = [
         ErrorKind::Throttled,
         ErrorKind::SourceUnavailable,
         ErrorKind::InvalidInput,
         ErrorKind::LlmOutputRejected,
+        ErrorKind::QuotaExceeded,
+        ErrorKind::ModelUnavailable,
         ErrorKind::Internal,
     ];
 
@@ -39,6 +47,8 @@ impl ErrorKind {
             ErrorKind::SourceUnavailable => "SourceUnavailable",
             ErrorKind::InvalidInput => "InvalidInput",
             ErrorKind::LlmOutputRejected => "LlmOutputRejected",
+            ErrorKind::QuotaExceeded => "QuotaExceeded",
+            ErrorKind::ModelUnavailable => "ModelUnavailable",
             ErrorKind::Internal => "Internal",
         }
     }

@@ -55,6 +55,15 @@ pub fn draft(client_id: &str, run_date: NaiveDate, section_id: &str) -> String {
     )
 }
 
+/// The model calls made for a section in the current execution (the attempts ledger), emptied
+/// when the section's draft is written.
+pub fn attempts(client_id: &str, run_date: NaiveDate, section_id: &str) -> String {
+    format!(
+        "{}/attempts/{section_id}.json",
+        run_prefix(client_id, run_date)
+    )
+}
+
 /// Folder of one newsletter in the newsletters area: `{client_id}/{yyyy}/{mm}/{dd}/`.
 pub fn newsletter_dir(client_id: &str, run_date: NaiveDate) -> String {
     format!(

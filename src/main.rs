@@ -76,7 +76,16 @@ enum Command {
         store: String,
         #[arg(long)]
         offline: bool,
+        /// For generate-section: the editor the Lambda would use (its VECTORA_EDITOR).
+        #[arg(long, value_enum, default_value_t = EditorChoice::Template)]
+        editor: EditorChoice,
+        /// With --editor bedrock: ask the model again instead of reusing recorded answers.
+        #[arg(long)]
+        fresh_editorial: bool,
     },
+    /// See what the editor would send the model, without paying for it.
+    #[command(subcommand)]
+    Editorial(EditorialCommand),
     /// Check every configuration file and the state machine definition.
     Validate {
         #[arg(long, default_value = "fixtures")]
@@ -85,6 +94,32 @@ enum Command {
     /// Operate the deployed state machine (AWS credentials from the standard chain).
     #[command(subcommand)]
     Aws(AwsCommand),
+}
+
+#[derive(Subcommand)]
+enum EditorialCommand {
+    /// Print, as a JSON array, the Converse request each section's first call would send
+    /// (system prompt, messages, tool schema, inference settings), its estimated size and
+    /// maximum cost, and the items left out to fit `max_input_tokens`. Calls no model.
+    Preview {
+        #[arg(long)]
+        client: String,
+        #[arg(long, default_value = "fixtures")]
+        config: PathBuf,
+        /// Run date (YYYY-MM-DD). Default: today (UTC).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Only this section (its id in the client file).
+        #[arg(long)]
+        section: Option<String>,
+        /// Read the selection of a run already in this store (what a resume or redrive would
+        /// send) instead of selecting afresh in a scratch store.
+        #[arg(long)]
+        store: Option<String>,
+        /// Select afresh from the recorded captures instead of the network.
+        #[arg(long)]
+        offline: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -157,6 +192,10 @@ struct RunArgs {
     /// configuration) are not run again, nothing is refetched, no LLM call is paid twice.
     #[arg(long)]
     resume: bool,
+    /// With --editor bedrock: ask the model again for every section instead of reusing the
+    /// answers recorded for the same requests (accepted or refused).
+    #[arg(long)]
+    fresh_editorial: bool,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -216,7 +255,34 @@ async fn dispatch(command: Command) -> Result<()> {
             config,
             store,
             offline,
-        } => step(&name, &input, &config, &store, offline).await,
+            editor,
+            fresh_editorial,
+        } => {
+            let mut ports = local_ports(&config, &store, offline).await?;
+            if name == <steps::GenerateSection as steps::Step>::NAME {
+                ports.editor = editor_for(&ports, editor, fresh_editorial, None).await?;
+            }
+            step(&name, &input, ports).await
+        }
+        Command::Editorial(EditorialCommand::Preview {
+            client,
+            config,
+            date,
+            section,
+            store,
+            offline,
+        }) => {
+            let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            preview(
+                &client,
+                &config,
+                run_date,
+                section.as_deref(),
+                store,
+                offline,
+            )
+            .await
+        }
         Command::Validate { config } => validate(&config).await,
         Command::Aws(command) => aws(command).await,
     }
@@ -385,20 +451,11 @@ async fn run(args: RunArgs) -> Result<()> {
         editor,
         store,
         resume,
+        fresh_editorial,
     } = args;
     let (client, config, store) = (client.as_str(), config.as_path(), store.as_str());
     let mut ports = local_ports(config, store, offline).await?;
-    if let EditorChoice::Bedrock = editor {
-        let bundle = load_client(ports.stores.config.as_ref(), client).await?;
-        let Some(bedrock) = &bundle.client.editor.bedrock else {
-            bail!(
-                "{}: editor.bedrock is missing: --editor bedrock needs the client's Bedrock settings",
-                ports.stores.config.locate(&config::client_key(client))
-            );
-        };
-        let client = vectora_inbox::editorial::bedrock::client_from_env(&bedrock.region).await;
-        ports.editor = Arc::new(BedrockEditor::new(client, ports.stores.data.clone()));
-    }
+    ports.editor = editor_for(&ports, editor, fresh_editorial, Some(client)).await?;
     let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let input = serde_json::json!({
         "client_id": client,
@@ -512,12 +569,104 @@ async fn classify(
     Ok(())
 }
 
-async fn step(name: &str, input: &Path, config: &Path, store: &str, offline: bool) -> Result<()> {
+/// The editor `--editor` names. For Bedrock, the region comes from the standard chain, else
+/// from the client's `editor.bedrock.region` (when the client is known), else the default.
+async fn editor_for(
+    ports: &Ports,
+    editor: EditorChoice,
+    fresh: bool,
+    client: Option<&str>,
+) -> Result<Arc<dyn vectora_inbox::ports::Editor>> {
+    if fresh && matches!(editor, EditorChoice::Template) {
+        bail!("--fresh-editorial goes with --editor bedrock: the template editor records nothing");
+    }
+    let EditorChoice::Bedrock = editor else {
+        return Ok(Arc::new(TemplateEditor));
+    };
+    let mut region = vectora_inbox::aws::DEFAULT_REGION.to_string();
+    if let Some(client) = client {
+        let bundle = load_client(ports.stores.config.as_ref(), client).await?;
+        let Some(bedrock) = &bundle.client.editor.bedrock else {
+            bail!(
+                "{}: editor.bedrock is missing: --editor bedrock needs the client's Bedrock settings",
+                ports.stores.config.locate(&config::client_key(client))
+            );
+        };
+        region = bedrock.region.clone();
+    }
+    let sdk = vectora_inbox::editorial::bedrock::client_from_env(&region).await;
+    let editor = BedrockEditor::new(sdk, ports.stores.data.clone());
+    Ok(Arc::new(if fresh { editor.fresh() } else { editor }))
+}
+
+/// `vectora editorial preview`: the selection of the run (from `--store`, or made afresh in a
+/// scratch store with the template editor), then each section's request, printed.
+async fn preview(
+    client: &str,
+    config: &Path,
+    run_date: NaiveDate,
+    section: Option<&str>,
+    store: Option<String>,
+    offline: bool,
+) -> Result<()> {
+    let scratch = match store {
+        Some(_) => None,
+        None => Some(std::env::temp_dir().join(format!(
+            "vectora-preview-{}-{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_nanos_opt().unwrap_or_default()
+        ))),
+    };
+    let store = match (&store, &scratch) {
+        (Some(store), _) => store.clone(),
+        (None, Some(dir)) => path_str(dir)?.to_string(),
+        (None, None) => unreachable!("a scratch store is made when --store is not given"),
+    };
+    let result = async {
+        let ports = local_ports(config, &store, offline).await?;
+        let bundle = load_client(ports.stores.config.as_ref(), client).await?;
+        vectora_inbox::editorial::prompt::check_section(&bundle.client, section)?;
+        if scratch.is_some() {
+            eprintln!(
+                "selecting {client}-{run_date} in a scratch store (template editor, no model call)"
+            );
+            let input = serde_json::json!({"client_id": client, "run_date": run_date});
+            let name = format!("{client}-{run_date}");
+            let data = ports.stores.data.clone();
+            let outcome = runner::execute(runner::DEFINITION, ports, input, &name, None).await?;
+            if let Err(failure) = outcome {
+                bail!(
+                    "selecting the run's items failed with {}: {}",
+                    failure.error,
+                    failure.cause
+                );
+            }
+            vectora_inbox::editorial::prompt::preview(&bundle, data.as_ref(), run_date, section)
+                .await
+        } else {
+            vectora_inbox::editorial::prompt::preview(
+                &bundle,
+                ports.stores.data.as_ref(),
+                run_date,
+                section,
+            )
+            .await
+        }
+        .map_err(anyhow::Error::from)
+    }
+    .await;
+    if let Some(dir) = &scratch {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    println!("{}", serde_json::to_string_pretty(&result?)?);
+    Ok(())
+}
+
+async fn step(name: &str, input: &Path, ports: Ports) -> Result<()> {
     let text =
         std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
     let event: serde_json::Value =
         serde_json::from_str(&text).with_context(|| format!("{} is not JSON", input.display()))?;
-    let ports = local_ports(config, store, offline).await?;
     // Journaled, as its Lambda would be.
     let output = vectora_inbox::journal::run_step(name, &ports, event, false)
         .await

@@ -210,9 +210,64 @@ pub struct SectionDraft {
     /// Whether the answer came from the LLM cache (a re-run pays nothing).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cached: bool,
-    /// Throttled answers the SDK retried away while writing this section.
+    /// Model calls that were throttled while writing this section.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub throttles: u32,
+    /// Every model call made for this section in this execution, in order, whatever it met.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+    /// The prompt's size as estimated before the first call (Bedrock editor only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_input_tokens: Option<u64>,
+    /// Items left out of the prompt to keep it under `max_input_tokens`; the newsletter still
+    /// lists them, with the template editor's words.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_from_prompt: Vec<DroppedItem>,
+}
+
+impl SectionDraft {
+    /// Sets what the section cost from its attempts: the ledger is the one account of calls,
+    /// tokens, money and throttles, whichever invocation made them.
+    pub fn account(&mut self, attempts: Vec<Attempt>) {
+        self.llm_calls = attempts.len() as u32;
+        self.input_tokens = attempts.iter().map(|a| a.input_tokens).sum();
+        self.output_tokens = attempts.iter().map(|a| a.output_tokens).sum();
+        self.cost_usd = attempts.iter().map(|a| a.cost_usd).sum();
+        self.throttles = attempts
+            .iter()
+            .filter(|a| a.outcome == crate::error::ErrorKind::Throttled.name())
+            .count() as u32;
+        self.attempts = attempts;
+    }
+}
+
+/// One model call made for a section.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// `answer` when the model answered, else the error name the call failed with
+    /// (`Throttled`, `QuotaExceeded`, `ModelUnavailable`, `InvalidInput`, `Internal`).
+    pub outcome: String,
+    /// For an answer: whether the guards accepted it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
+    #[serde(default)]
+    pub input_tokens: u64,
+    #[serde(default)]
+    pub output_tokens: u64,
+    #[serde(default)]
+    pub cost_usd: f64,
+    /// Why the answer was refused, or what the error said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// An item of a section left out of the editor's prompt to keep it under the client's input
+/// limit. It stays in the newsletter, with the template editor's words.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DroppedItem {
+    pub item_id: String,
+    pub title: String,
+    pub score: f64,
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -139,7 +139,23 @@ pub struct BedrockConfig {
     pub prompt_caching: bool,
     pub price_usd_per_million_tokens: TokenPrices,
     /// Once a run has spent this much, remaining sections are written by the template editor.
+    /// A call that could take the run past it is not made.
     pub budget_usd_per_run: f64,
+    /// Largest prompt sent, in estimated input tokens: a larger section leaves its
+    /// lowest-scored items out of the prompt (they keep the template editor's words).
+    #[serde(default = "default_max_input_tokens")]
+    pub max_input_tokens: u32,
+    /// How long each item's summary is, in the system prompt's words ("3 to 6 lines").
+    #[serde(default = "default_summary_length")]
+    pub summary_length: String,
+}
+
+fn default_max_input_tokens() -> u32 {
+    12_000
+}
+
+fn default_summary_length() -> String {
+    "3 to 6 lines".into()
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

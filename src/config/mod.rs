@@ -418,6 +418,23 @@ fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()
                 )
             },
         )?;
+        ensure(
+            (2_000..=200_000).contains(&b.max_input_tokens),
+            file,
+            "editor.bedrock.max_input_tokens",
+            || {
+                format!(
+                    "{} is out of range: expected 2000 to 200000 (the system prompt and the tool alone take about 1000)",
+                    b.max_input_tokens
+                )
+            },
+        )?;
+        ensure(
+            !b.summary_length.trim().is_empty() && b.summary_length.chars().count() <= 80,
+            file,
+            "editor.bedrock.summary_length",
+            || "must be a short phrase such as \"3 to 6 lines\" (1 to 80 characters)".into(),
+        )?;
     }
     validate_cron(file, &c.schedule.cron)?;
     let tz = &c.schedule.timezone;

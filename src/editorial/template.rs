@@ -41,6 +41,9 @@ impl Editor for TemplateEditor {
             cost_usd: 0.0,
             cached: false,
             throttles: 0,
+            attempts: Vec::new(),
+            estimated_input_tokens: None,
+            dropped_from_prompt: Vec::new(),
         })
     }
 }

@@ -11,7 +11,7 @@ use super::match_items::{Excluded, MatchOutput, SourceOutcome, SourceStatus};
 use super::score::ScoreOutput;
 use super::{RunContext, elapsed_ms, get_json, get_jsonl, put_json};
 use crate::config::{ClientBundle, load_client};
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use crate::keys;
 use crate::model::{ScoreLine, ScoredItem, SectionDraft, Selection};
 use crate::ports::Ports;
@@ -346,20 +346,10 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
         },
         Metric::count("EditorFallbacks", fallbacks as f64),
         Metric::count("NewsletterEmpty", u32::from(status == RunStatus::Empty)),
-        // What the SDK retried away, plus each section that gave up on throttling.
+        // Every throttled model call, in whichever invocation (the sections' ledgers).
         Metric::count(
             "Throttles",
-            input
-                .sections
-                .iter()
-                .map(|s| {
-                    let gave_up = s
-                        .fallback_reason
-                        .as_deref()
-                        .is_some_and(|r| r.starts_with(ErrorKind::Throttled.name()));
-                    s.throttles + u32::from(gave_up)
-                })
-                .sum::<u32>(),
+            input.sections.iter().map(|s| s.throttles).sum::<u32>(),
         ),
         // The "no newsletter in 8 days" alarm watches this one.
         Metric::count("NewslettersPublished", u32::from(write_newsletter)),

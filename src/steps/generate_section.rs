@@ -5,11 +5,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{RunContext, SectionTask, elapsed_ms, get_json, put_json};
 use crate::config::load_client;
-use crate::editorial::TemplateEditor;
+use crate::editorial::{Ledger, TemplateEditor};
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::matching::Matcher;
-use crate::model::Selection;
+use crate::model::{DroppedItem, Selection};
 use crate::ports::Ports;
 use crate::ports::editor::{Editor, SectionBrief};
 
@@ -41,9 +41,19 @@ pub struct GenerateOutput {
     pub cost_usd: f64,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cached: bool,
-    /// Throttled Bedrock answers the SDK retried away.
+    /// Model calls that were throttled, in every invocation that wrote this section.
     #[serde(default)]
     pub throttles: u32,
+    /// What each model call met, in order: `answer: accepted`, `answer: refused`, or the error
+    /// name (`Throttled`, `QuotaExceeded`, `ModelUnavailable`, `InvalidInput`, `Internal`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_input_tokens: Option<u64>,
+    /// Items the editor's prompt left out to stay under `max_input_tokens` (still in the
+    /// newsletter, with the template editor's words).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dropped_from_prompt: Vec<DroppedItem>,
     pub elapsed_ms: u64,
 }
 
@@ -118,8 +128,13 @@ pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> 
             _ => error,
         });
     }
+    // Whichever invocation made them, the calls this section cost are in its ledger: the draft
+    // accounts for all of them, then the ledger starts afresh for the next execution.
+    let ledger = Ledger::new(store, &run.client_id, run.run_date, &section.section_id);
+    draft.account(ledger.read().await?);
     let draft_key = keys::draft(&run.client_id, run.run_date, &section.section_id);
     put_json(store, &draft_key, &draft).await?;
+    ledger.clear().await?;
     Ok(GenerateOutput {
         section_id: section.section_id,
         draft_key,
@@ -131,6 +146,17 @@ pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> 
         cost_usd: draft.cost_usd,
         cached: draft.cached,
         throttles: draft.throttles,
+        attempts: draft
+            .attempts
+            .iter()
+            .map(|a| match a.accepted {
+                Some(true) => format!("{}: accepted", a.outcome),
+                Some(false) => format!("{}: refused", a.outcome),
+                None => a.outcome.clone(),
+            })
+            .collect(),
+        estimated_input_tokens: draft.estimated_input_tokens,
+        dropped_from_prompt: draft.dropped_from_prompt.clone(),
         elapsed_ms: elapsed_ms(ports, started),
     })
 }

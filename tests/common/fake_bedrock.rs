@@ -36,6 +36,8 @@ pub struct FakeBedrock {
     pub port: u16,
     pub requests: Arc<AtomicUsize>,
     pub paths: Arc<std::sync::Mutex<Vec<String>>>,
+    /// Every request body, as JSON, in arrival order.
+    pub bodies: Arc<std::sync::Mutex<Vec<Value>>>,
 }
 
 impl FakeBedrock {
@@ -52,16 +54,21 @@ pub async fn fake_bedrock(model: Model) -> FakeBedrock {
     let port = listener.local_addr().unwrap().port();
     let requests = Arc::new(AtomicUsize::new(0));
     let paths = Arc::new(std::sync::Mutex::new(Vec::new()));
-    let (counter, seen) = (requests.clone(), paths.clone());
+    let bodies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (counter, seen, seen_bodies) = (requests.clone(), paths.clone(), bodies.clone());
     tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
-            let (counter, seen) = (counter.clone(), seen.clone());
+            let (counter, seen, seen_bodies) = (counter.clone(), seen.clone(), seen_bodies.clone());
             tokio::spawn(async move {
                 let Some((path, body)) = read_request(&mut socket).await else {
                     return;
                 };
                 let n = counter.fetch_add(1, Ordering::SeqCst) + 1;
                 seen.lock().unwrap().push(path);
+                seen_bodies
+                    .lock()
+                    .unwrap()
+                    .push(serde_json::from_slice(&body).unwrap_or(Value::Null));
                 if model == Model::Hang {
                     let mut sink = [0u8; 1024];
                     while socket.read(&mut sink).await.is_ok_and(|n| n > 0) {}
@@ -86,6 +93,7 @@ pub async fn fake_bedrock(model: Model) -> FakeBedrock {
         port,
         requests,
         paths,
+        bodies,
     }
 }
 

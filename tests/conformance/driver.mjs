@@ -4,7 +4,7 @@
 // served by `cargo lambda watch`, and checks that the newsletter it produces is identical to the
 // one `vectora run` (the project's own interpreter, src/asl) produces on the same fixtures, with
 // the same fake Bedrock behaviour:
-//   - section A: the first K Converse requests are throttled (K = the SDK's attempts, so one
+//   - section A: the first K Converse requests are throttled (K = the SDK's attempts, 1, so one
 //     GenerateSection invocation fails with `Throttled`); the ASL Retry must recover it;
 //   - section B: always throttled; Retry must run out and Catch must route it to
 //     WriteWithTemplate (the template editor).
@@ -60,7 +60,7 @@ const { values: opt } = parseArgs({
     'period-days': { type: 'string', default: '7' },
     'throttle-once': { type: 'string' }, // section id; default: the client's first section
     'throttle-always': { type: 'string', default: 'clinical_updates' }, // section id
-    'sdk-attempts': { type: 'string', default: '2' }, // Converse attempts per invocation (client_from_env)
+    'sdk-attempts': { type: 'string', default: '1' }, // Converse attempts per invocation (client_from_env disables SDK retries)
     'out-dir': { type: 'string' }, // where the event log and the reference logs go
     'task-timeout-ms': { type: 'string', default: '300000' },
     'warm-up-timeout-s': { type: 'string', default: '180' },
@@ -266,7 +266,7 @@ const taskResourceLocalHandlers = Object.fromEntries(
   [...taskFunction].map(([state, fn]) => [state, (input) => invoke(state, fn, input)]),
 );
 
-// The Retry blocks wait up to 5 + 10 + 20 + 40 + 60 s (FULL jitter) before giving up on a
+// The Retry blocks wait up to 15 + 30 + 60 s (FULL jitter) before giving up on a
 // Throttled section: the engine's retryIntervalOverrides sets every state's retry pause to 0 ms
 // so the job stays fast. Only the pause changes; which errors are retried, how many times, and
 // where Catch goes are still the definition's (that is what this job checks).

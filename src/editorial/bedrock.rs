@@ -310,11 +310,8 @@ impl BedrockEditor {
         reason: String,
         cached: bool,
     ) -> Result<SectionDraft> {
-        let mut draft = super::TemplateEditor.write_section(brief).await?;
+        let mut draft = template_draft(brief, prompt, cached).await?;
         draft.fallback_reason = Some(reason);
-        draft.cached = cached;
-        draft.estimated_input_tokens = Some(prompt.estimated_input_tokens);
-        draft.dropped_from_prompt = prompt.dropped_from_prompt.clone();
         Ok(draft)
     }
 
@@ -326,7 +323,7 @@ impl BedrockEditor {
         checked: Checked,
         cached: bool,
     ) -> Result<SectionDraft> {
-        let mut draft = super::TemplateEditor.write_section(brief).await?;
+        let mut draft = template_draft(brief, prompt, cached).await?;
         if !prompt.dropped_from_prompt.is_empty() {
             let mut by_model = checked.items.into_iter();
             draft.items = draft
@@ -350,11 +347,22 @@ impl BedrockEditor {
         }
         draft.intro = checked.intro;
         draft.editor = "bedrock".into();
-        draft.cached = cached;
-        draft.estimated_input_tokens = Some(prompt.estimated_input_tokens);
-        draft.dropped_from_prompt = prompt.dropped_from_prompt.clone();
         Ok(draft)
     }
+}
+
+/// The template editor's draft of the section, with what the prompt was: the base of every
+/// draft this editor returns (items the model did not write keep these words).
+async fn template_draft(
+    brief: &SectionBrief<'_>,
+    prompt: &SectionPrompt,
+    cached: bool,
+) -> Result<SectionDraft> {
+    let mut draft = super::TemplateEditor.write_section(brief).await?;
+    draft.cached = cached;
+    draft.estimated_input_tokens = Some(prompt.estimated_input_tokens);
+    draft.dropped_from_prompt = prompt.dropped_from_prompt.clone();
+    Ok(draft)
 }
 
 fn cost(config: &BedrockConfig, input_tokens: u64, output_tokens: u64) -> f64 {

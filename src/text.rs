@@ -115,6 +115,41 @@ pub fn html_to_text(html: &str) -> String {
     clean_line(&out)
 }
 
+/// The text of an HTML fragment, one string per block (paragraph, line break, list item): for
+/// telling a publisher's boilerplate paragraphs from the text.
+pub fn html_to_paragraphs(html: &str) -> Vec<String> {
+    let doc = Html::parse_fragment(html);
+    let mut out = String::with_capacity(html.len());
+    collect_blocks(doc.tree.root(), &mut out);
+    out.split('\n')
+        .map(clean_line)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+fn collect_blocks(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
+    for child in node.children() {
+        match child.value() {
+            Node::Text(t) => out.extend(t.chars().map(|c| if c == '\n' { ' ' } else { c })),
+            Node::Element(e) => {
+                let name = e.name();
+                if matches!(name, "script" | "style" | "noscript" | "template") {
+                    continue;
+                }
+                let block = BLOCK_ELEMENTS.contains(&name);
+                if block {
+                    out.push('\n');
+                }
+                collect_blocks(child, out);
+                if block {
+                    out.push('\n');
+                }
+            }
+            _ => collect_blocks(child, out),
+        }
+    }
+}
+
 fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
     for child in node.children() {
         match child.value() {

@@ -37,6 +37,9 @@ pub enum SourceStatus {
     Failed,
 }
 
+/// Why an item without an address is left out: a newsletter cites every item it shows.
+pub const NO_LINK: &str = "dropped: no link to cite (the source gives the entry no URL)";
+
 /// An item `match` left out, and why: the report's explanation for items never scored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Excluded {
@@ -101,6 +104,10 @@ pub async fn run(ports: &Ports, input: MatchInput) -> Result<MatchOutput> {
         })
     };
     for item in unique {
+        if item.url.is_empty() {
+            exclude(&item, NO_LINK.to_string());
+            continue;
+        }
         let in_window = match item.published {
             Some(p) => p >= run.window_start && p < run.window_end,
             None => {

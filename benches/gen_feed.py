@@ -14,14 +14,23 @@ import random
 import sys
 from email.utils import format_datetime
 
-COMPANIES = ["Teva", "Camurus", "Indivior", "MedinCell", "Alkermes", "Gilead", "Janssen",
-             "Acme Biologics", "Northwind Pharma", "Contoso Therapeutics"]
-PRODUCTS = ["Uzedy", "Brixadi", "Sublocade", "Invega Sustenna", "Aristada", "Sunlenca",
-            "paliperidone palmitate", "risperidone ISM", "cabotegravir", "leuprolide",
-            "a monoclonal antibody", "an oral tablet", "a gene therapy"]
+# About one item in ten names the fixture client's watch lists, as in a broad trade feed.
+WATCHED_SHARE = 0.1
+WATCHED_COMPANIES = ["Teva", "Camurus", "Indivior", "MedinCell", "Alkermes", "Gilead"]
+WATCHED_PRODUCTS = ["Uzedy", "Brixadi", "Sublocade", "Invega Sustenna", "Aristada", "Sunlenca",
+                    "paliperidone palmitate", "risperidone ISM", "cabotegravir", "leuprolide"]
+OTHER_COMPANIES = [f"{a} {b}" for a in ("Acme", "Northwind", "Contoso", "Fabrikam", "Globex",
+                                        "Initech", "Umbrella", "Vandelay", "Wayne", "Stark")
+                   for b in ("Biologics", "Pharma", "Therapeutics", "Bio", "Health")]
+OTHER_PRODUCTS = ["a monoclonal antibody", "an oral tablet", "a gene therapy", "a CAR-T therapy",
+                  "a vaccine candidate", "a biosimilar", "an antisense oligonucleotide",
+                  "a kinase inhibitor", "a diagnostic test", "an mRNA therapy"]
+INDICATIONS = ["schizophrenia", "opioid use disorder", "HIV", "prostate cancer", "psoriasis",
+               "asthma", "migraine", "obesity", "lupus", "sickle cell disease", "glaucoma",
+               "atopic dermatitis", "multiple myeloma", "COPD", "Alzheimer's disease"]
 EVENTS = ["reports Phase 3 results for", "wins FDA approval for", "files an NDA for",
           "signs a licensing deal on", "launches", "presents new data on", "cuts prices of"]
-FILLER = ("The company said the long-acting formulation reduced dosing frequency and improved "
+FILLER = ("The company said the new formulation reduced dosing frequency and improved "
           "adherence in the study population. Analysts expect the product to reach peak sales "
           "within five years. Safety findings were consistent with earlier trials. ").split()
 
@@ -45,8 +54,12 @@ def main():
               '<title>Synthetic LAI wire</title>\n<link>https://bench.example.com/</link>\n'
               '<description>Benchmark feed</description>\n')
     for n in range(args.items):
-        company, product, event = rng.choice(COMPANIES), rng.choice(PRODUCTS), rng.choice(EVENTS)
-        title = f"{company} {event} {product} ({n})"
+        if rng.random() < WATCHED_SHARE:
+            company, product = rng.choice(WATCHED_COMPANIES), rng.choice(WATCHED_PRODUCTS)
+        else:
+            company, product = rng.choice(OTHER_COMPANIES), rng.choice(OTHER_PRODUCTS)
+        event = rng.choice(EVENTS)
+        title = f"{company} {event} {product} in {rng.choice(INDICATIONS)} ({n})"
         published = end - datetime.timedelta(seconds=rng.randrange(1, 7 * 86400))
         lead = f"{company} {event} {product}. {words(rng, 30)}."
         head = (f"<item>\n<title>{title}</title>\n"

@@ -911,7 +911,7 @@ fn salvage(xml: &str, base_uri: Option<&str>) -> Option<(FeedType, Vec<RawEntry>
     // The entry being read and its depth; the child element being read, its attributes and
     // where its content starts.
     let mut entry: Option<(RawEntry, usize)> = None;
-    let mut child: Option<(String, Vec<(String, String)>, usize)> = None;
+    let mut child: Option<OpenChild> = None;
     loop {
         let before = usize::try_from(reader.buffer_position()).ok()?;
         let event = match reader.read_event() {
@@ -988,6 +988,10 @@ fn salvage(xml: &str, base_uri: Option<&str>) -> Option<(FeedType, Vec<RawEntry>
     Some((feed_type?, entries))
 }
 
+/// An entry's child element being read: its local name, attributes (local names), and where its
+/// content starts.
+type OpenChild = (String, Vec<(String, String)>, usize);
+
 fn local_name(qname: &str) -> String {
     qname.rsplit(':').next().unwrap_or(qname).to_string()
 }
@@ -1050,10 +1054,10 @@ fn salvage_field(
                 raw.key = Some(value);
             }
         }
-        "pubDate" | "date" | "published" | "issued" | "created" | "updated" | "modified" => {
-            if raw.published.is_none() {
-                raw.published = lenient_date(&plain_text(&unwrap_cdata(content)), base_uri);
-            }
+        "pubDate" | "date" | "published" | "issued" | "created" | "updated" | "modified"
+            if raw.published.is_none() =>
+        {
+            raw.published = lenient_date(&plain_text(&unwrap_cdata(content)), base_uri);
         }
         "author" | "creator" => {
             let name = plain_text(&unwrap_cdata(content));

@@ -30,7 +30,7 @@ INDICATIONS = ["schizophrenia", "opioid use disorder", "HIV", "prostate cancer",
                "atopic dermatitis", "multiple myeloma", "COPD", "Alzheimer's disease"]
 EVENTS = ["reports Phase 3 results for", "wins FDA approval for", "files an NDA for",
           "signs a licensing deal on", "launches", "presents new data on", "cuts prices of"]
-FILLER = ("The company said the new formulation reduced dosing frequency and improved "
+FILLER = ("The company said the new product reduced dosing frequency and improved "
           "adherence in the study population. Analysts expect the product to reach peak sales "
           "within five years. Safety findings were consistent with earlier trials. ").split()
 

@@ -182,15 +182,30 @@ pub async fn run(ports: &Ports, input: MatchInput) -> Result<MatchOutput> {
 pub fn dedup(items: Vec<Item>) -> Vec<Item> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<Item> = Vec::new();
-    let words: Vec<HashSet<String>> = items.iter().map(|i| title_words(&i.title)).collect();
+    // Title words as numbers, sorted: compared by merging, not by hashing strings.
+    let mut vocabulary: HashMap<String, u32> = HashMap::new();
+    let words: Vec<Vec<u32>> = items
+        .iter()
+        .map(|i| {
+            let mut ids: Vec<u32> = title_words(&i.title)
+                .into_iter()
+                .map(|w| {
+                    let next = u32::try_from(vocabulary.len()).unwrap_or(u32::MAX);
+                    *vocabulary.entry(w).or_insert(next)
+                })
+                .collect();
+            ids.sort_unstable();
+            ids
+        })
+        .collect();
     // Per day, the title words of the items kept so far, the rarest words first.
     let mut titles: HashMap<Option<chrono::NaiveDate>, DayTitles> = HashMap::new();
     for (item, words) in items.iter().zip(&words) {
         let day = titles
             .entry(item.published.map(|p| p.date_naive()))
             .or_default();
-        for word in words {
-            *day.frequency.entry(word.clone()).or_default() += 1;
+        for &word in words {
+            *day.frequency.entry(word).or_default() += 1;
         }
     }
     for (item, words) in items.into_iter().zip(words) {
@@ -229,31 +244,28 @@ pub fn dedup(items: Vec<Item>) -> Vec<Item> {
 struct DayTitles {
     /// How many of the day's titles hold each word: prefixes are made of the rarest words, so
     /// that few titles share them.
-    frequency: HashMap<String, u32>,
-    /// Position in the output and title words, in the order kept.
-    kept: Vec<(usize, HashSet<String>)>,
-    /// Each prefix word (see [`prefix`]) → the `kept` entries whose prefix holds it.
-    by_prefix_word: HashMap<String, Vec<usize>>,
+    frequency: HashMap<u32, u32>,
+    /// Position in the output and title words (sorted word numbers), in the order kept.
+    kept: Vec<(usize, Vec<u32>)>,
+    /// Each prefix word (see [`DayTitles::prefix`]) → the `kept` entries whose prefix holds it.
+    by_prefix_word: HashMap<u32, Vec<usize>>,
 }
 
 impl DayTitles {
-    fn add(&mut self, position: usize, words: HashSet<String>) {
+    fn add(&mut self, position: usize, words: Vec<u32>) {
         let at = self.kept.len();
         for word in self.prefix(&words) {
-            self.by_prefix_word
-                .entry(word.clone())
-                .or_default()
-                .push(at);
+            self.by_prefix_word.entry(word).or_default().push(at);
         }
         self.kept.push((position, words));
     }
 
     /// The output position of the first kept title [`similar`] to `words`, as a scan of every
     /// kept title in order would find it.
-    fn first_similar(&self, words: &HashSet<String>) -> Option<usize> {
+    fn first_similar(&self, words: &[u32]) -> Option<usize> {
         self.prefix(words)
             .into_iter()
-            .filter_map(|word| self.by_prefix_word.get(word))
+            .filter_map(|word| self.by_prefix_word.get(&word))
             .flatten()
             .filter(|&&at| similar(&self.kept[at].1, words))
             .min()
@@ -263,10 +275,10 @@ impl DayTitles {
     /// Prefix filtering: two word sets with a Jaccard similarity of at least 4/5 share a word
     /// among the first `|x| − ⌈4|x|/5⌉ + 1` words of each, the words taken in one fixed order
     /// (rarest first; a word not counted, as in tests, first).
-    fn prefix<'w>(&self, words: &'w HashSet<String>) -> Vec<&'w String> {
-        let mut sorted: Vec<(u32, &String)> = words
+    fn prefix(&self, words: &[u32]) -> Vec<u32> {
+        let mut sorted: Vec<(u32, u32)> = words
             .iter()
-            .map(|w| (self.frequency.get(w).copied().unwrap_or(0), w))
+            .map(|&w| (self.frequency.get(&w).copied().unwrap_or(0), w))
             .collect();
         sorted.sort_unstable();
         let len = words.len();
@@ -286,11 +298,23 @@ fn title_words(title: &str) -> HashSet<String> {
 /// Near-identical titles: at least 80 % of the words in common (Jaccard), so "Camurus submits
 /// NDA for CAM2038 in chronic pain" and "Camurus submits NDA for CAM2038 in chronic low back
 /// pain" from two wires are one story, while two different stories about Camurus are not.
-fn similar(a: &HashSet<String>, b: &HashSet<String>) -> bool {
-    if a.len() < 4 || b.len() < 4 {
+fn similar(a: &[u32], b: &[u32]) -> bool {
+    // Jaccard is at most the ratio of the sizes.
+    if a.len() < 4 || b.len() < 4 || 5 * a.len().min(b.len()) < 4 * a.len().max(b.len()) {
         return false;
     }
-    let common = a.intersection(b).count();
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
     let union = a.len() + b.len() - common;
     common as f64 / union as f64 >= 0.8
 }
@@ -346,16 +370,17 @@ mod tests {
             "uzedy", "label", "phase", "3", "results", "depot", "monthly", "weekly",
         ];
         let mut rng = fastrand::Rng::with_seed(13);
-        let titles: Vec<HashSet<String>> = (0..400)
+        let titles: Vec<Vec<u32>> = (0..400)
             .map(|_| {
-                (0..rng.usize(4..10))
-                    .map(|_| vocabulary[rng.usize(..vocabulary.len())].to_string())
-                    .collect()
+                let set: std::collections::BTreeSet<u32> = (0..rng.usize(4..10))
+                    .map(|_| rng.u32(..u32::try_from(vocabulary.len()).unwrap()))
+                    .collect();
+                set.into_iter().collect()
             })
             .collect();
         let mut day = DayTitles::default();
-        for word in titles.iter().flatten() {
-            *day.frequency.entry(word.clone()).or_default() += 1;
+        for &word in titles.iter().flatten() {
+            *day.frequency.entry(word).or_default() += 1;
         }
         for (n, words) in titles.into_iter().enumerate() {
             let scan = day

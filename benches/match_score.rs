@@ -180,6 +180,8 @@ fn main() {
                 venue: None,
                 source: "bench".into(),
                 also_in: vec![],
+                title_source: Default::default(),
+                url_source: Default::default(),
             }
         })
         .collect();

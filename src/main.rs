@@ -1,7 +1,7 @@
 //! `vectora`: the command line (run, parse, classify, step, validate, aws). Wiring only: every
 //! behaviour lives in the library.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -59,9 +59,16 @@ enum Command {
         client: String,
         #[arg(long, default_value = "fixtures")]
         config: PathBuf,
-        /// Date the recency bonus is measured from. Default: today (UTC).
+        /// Judge as the run of this date would: its run window applies and recency is measured
+        /// from the window's end. Without it, relevance only: no window, recency from each
+        /// item's own date.
         #[arg(long)]
         date: Option<NaiveDate>,
+        /// Print, per item, the decision and every rule that fired, in words, one per line,
+        /// instead of JSON.
+        #[arg(long)]
+        explain: bool,
+        /// JSON lines (`vectora parse`'s output works as it is); `-` reads standard input.
         items: PathBuf,
     },
     /// Run one step as its Lambda would, on an event file; prints the step's JSON result.
@@ -247,8 +254,9 @@ async fn dispatch(command: Command) -> Result<()> {
             client,
             config,
             date,
+            explain,
             items,
-        } => classify(&client, &config, date, &items).await,
+        } => classify(&client, &config, date, explain, &items).await,
         Command::Step {
             name,
             input,
@@ -540,32 +548,50 @@ async fn classify(
     client: &str,
     config: &Path,
     date: Option<NaiveDate>,
+    explain: bool,
     items: &Path,
 ) -> Result<()> {
     let config_store = open_config(config).await?;
     let bundle = load_client(config_store.as_ref(), client).await?;
-    let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
-    let classifier = Classifier::new(&bundle, run_date)?;
-    let text =
-        std::fs::read_to_string(items).with_context(|| format!("reading {}", items.display()))?;
-    let mut out = std::io::stdout().lock();
-    for (n, line) in text.lines().enumerate() {
+    let classifier = match date {
+        Some(run_date) => Classifier::new(&bundle, run_date)?,
+        None => Classifier::relevance_only(&bundle)?,
+    };
+    let stdin = items.as_os_str() == "-";
+    let name = if stdin {
+        "standard input".to_string()
+    } else {
+        items.display().to_string()
+    };
+    let reader: Box<dyn std::io::BufRead> = if stdin {
+        Box::new(std::io::stdin().lock())
+    } else {
+        let file = std::fs::File::open(items).with_context(|| format!("reading {name}"))?;
+        Box::new(std::io::BufReader::new(file))
+    };
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for (n, line) in reader.lines().enumerate() {
+        let line = line.with_context(|| format!("reading {name}"))?;
         if line.trim().is_empty() {
             continue;
         }
-        let input: ClassifyInput = serde_json::from_str(line).with_context(|| {
+        let input: ClassifyInput = serde_json::from_str(&line).with_context(|| {
             format!(
-                "{} line {}: expected {{title, url, published (RFC 3339, e.g. 2026-11-17T09:30:00Z), text, source}}",
-                items.display(),
+                "{name} line {}: expected a JSON object {{title, url, published (RFC 3339 such as 2026-11-17T09:30:00Z, or 2026-11-17), text, source}}, as `vectora parse` prints",
                 n + 1
             )
         })?;
-        writeln!(
-            out,
-            "{}",
-            serde_json::to_string(&classifier.classify(&input))?
-        )?;
+        let decision = classifier.classify(&input);
+        if explain {
+            writeln!(out, "{} <{}>", input.title, decision.url)?;
+            for line in decision.explain() {
+                writeln!(out, "  {line}")?;
+            }
+        } else {
+            writeln!(out, "{}", serde_json::to_string(&decision)?)?;
+        }
     }
+    out.flush()?;
     Ok(())
 }
 

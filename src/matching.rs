@@ -521,6 +521,8 @@ pub(crate) mod tests {
             venue: None,
             source: "s".into(),
             also_in: vec![],
+            title_source: Default::default(),
+            url_source: Default::default(),
         }
     }
 

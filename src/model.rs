@@ -36,14 +36,62 @@ impl DateSource {
     }
 }
 
+/// Where an item's title came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum TitleSource {
+    /// The source's own title.
+    #[default]
+    Given,
+    /// The source gave none (a title-less RSS item): the summary's first sentence.
+    Derived,
+}
+
+impl TitleSource {
+    pub fn is_given(&self) -> bool {
+        *self == TitleSource::Given
+    }
+}
+
+/// Which field of the entry its URL was taken from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum UrlSource {
+    /// A link (RSS `link`, Atom `link rel=alternate`, JSON Feed `url`).
+    #[default]
+    Link,
+    /// An RSS `guid` that is a permalink.
+    Guid,
+    /// An RSS 1.0 item's `rdf:about`.
+    RdfAbout,
+    /// An Atom `id` (or JSON Feed `id`) that is a URL.
+    Id,
+    /// No field gives an address: `url` is empty and `match` excludes the item ("no link to
+    /// cite").
+    None,
+}
+
+impl UrlSource {
+    pub fn is_link(&self) -> bool {
+        *self == UrlSource::Link
+    }
+}
+
 /// One news item as every source yields it, after normalization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Item {
     /// Hash of the canonical URL: the item's identity across sources and runs.
     pub id: String,
     pub title: String,
-    /// Canonical URL (tracking parameters and fragment removed).
+    /// `derived` when the source gave no title; absent when it did.
+    #[serde(default, skip_serializing_if = "TitleSource::is_given")]
+    pub title_source: TitleSource,
+    /// Canonical URL (tracking parameters and fragment removed); empty when the entry has no
+    /// address (`url_source: none`).
     pub url: String,
+    /// The field `url` came from; absent when it is a link.
+    #[serde(default, skip_serializing_if = "UrlSource::is_link")]
+    pub url_source: UrlSource,
     pub published: Option<DateTime<Utc>>,
     pub date_source: DateSource,
     /// Short plain-text summary (the feed's description), HTML stripped.

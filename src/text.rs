@@ -109,10 +109,107 @@ pub fn html_to_text(html: &str) -> String {
     if !html.contains('<') && !html.contains('&') {
         return clean_line(html);
     }
+    if let Some(text) = well_formed_text(html) {
+        return clean_line(&text);
+    }
     let doc = Html::parse_fragment(html);
     let mut out = String::with_capacity(html.len());
     collect_text(doc.tree.root(), &mut out);
     clean_line(&out)
+}
+
+/// The text of a fragment that is also well-formed XML (most feed content is), read with
+/// quick-xml: the same text html5ever gives, several times faster than building an HTML tree.
+/// `None` for anything else (an unclosed `<br>`, a bare `&` or `<`, a numeric reference, whose
+/// C1 codes HTML reads as windows-1252, CDATA, a doctype, an unknown entity), which html5ever
+/// reads as a browser does.
+fn well_formed_text(html: &str) -> Option<String> {
+    use quick_xml::events::Event;
+    if html.contains("&#") {
+        return None;
+    }
+    let mut reader = quick_xml::Reader::from_str(html);
+    let mut out = String::with_capacity(html.len());
+    // Inside a script, a style…: its text is not text.
+    let mut hidden = 0usize;
+    let is_hidden = |name: &str| {
+        ["script", "style", "noscript", "template"]
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name))
+    };
+    let is_block = |name: &str| BLOCK_ELEMENTS.iter().any(|b| b.eq_ignore_ascii_case(name));
+    loop {
+        match reader.read_event().ok()? {
+            Event::Start(e) => {
+                let name = e.local_name();
+                let name = name.as_ref();
+                if hidden > 0 || is_hidden(name) {
+                    hidden += 1;
+                } else if is_block(name) {
+                    out.push(' ');
+                }
+            }
+            Event::End(e) => {
+                let name = e.local_name();
+                if hidden > 0 {
+                    hidden -= 1;
+                } else if is_block(name.as_ref()) {
+                    out.push(' ');
+                }
+            }
+            Event::Empty(e) => {
+                if hidden == 0 && is_block(e.local_name().as_ref()) {
+                    out.push(' ');
+                }
+            }
+            Event::Text(t) if hidden == 0 => out.push_str(&t.html_content()),
+            Event::GeneralRef(r) if hidden == 0 => {
+                let name: &str = &r;
+                let c = quick_xml::escape::resolve_predefined_entity(name)
+                    .and_then(|s| s.chars().next())
+                    .or_else(|| crate::normalize::decode::html_entity(name))?;
+                out.push(c);
+            }
+            Event::Text(_) | Event::GeneralRef(_) | Event::Comment(_) => {}
+            Event::Eof => return Some(out),
+            Event::CData(_) | Event::DocType(_) | Event::Decl(_) | Event::PI(_) => return None,
+        }
+    }
+}
+
+/// The text of an HTML fragment, one string per block (paragraph, line break, list item): for
+/// telling a publisher's boilerplate paragraphs from the text.
+pub fn html_to_paragraphs(html: &str) -> Vec<String> {
+    let doc = Html::parse_fragment(html);
+    let mut out = String::with_capacity(html.len());
+    collect_blocks(doc.tree.root(), &mut out);
+    out.split('\n')
+        .map(clean_line)
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+fn collect_blocks(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
+    for child in node.children() {
+        match child.value() {
+            Node::Text(t) => out.extend(t.chars().map(|c| if c == '\n' { ' ' } else { c })),
+            Node::Element(e) => {
+                let name = e.name();
+                if matches!(name, "script" | "style" | "noscript" | "template") {
+                    continue;
+                }
+                let block = BLOCK_ELEMENTS.contains(&name);
+                if block {
+                    out.push('\n');
+                }
+                collect_blocks(child, out);
+                if block {
+                    out.push('\n');
+                }
+            }
+            _ => collect_blocks(child, out),
+        }
+    }
 }
 
 fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
@@ -224,6 +321,39 @@ fn sentence_end(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The quick-xml reading gives what html5ever gives, or steps aside.
+    #[test]
+    fn well_formed_fragments_read_fast_give_the_html5ever_text() {
+        let html5ever = |html: &str| {
+            let doc = Html::parse_fragment(html);
+            let mut out = String::new();
+            collect_text(doc.tree.root(), &mut out);
+            clean_line(&out)
+        };
+        for html in [
+            "<p>Teva&rsquo;s <b>Uzedy</b> &amp; more</p><p>Second</p>",
+            "<div><script>var x = 1;</script>Text <!-- note --> here<br/>next</div>",
+            "<P>Upper <EM>case</EM></P>",
+            "<ul><li>one</li><li>two</li></ul>tail",
+        ] {
+            assert_eq!(
+                well_formed_text(html).map(|t| clean_line(&t)),
+                Some(html5ever(html)),
+                "{html}"
+            );
+        }
+        for html in [
+            "a<br>b</p>",
+            "p < 0.05",
+            "AT&T",
+            "&#150; dash",
+            "<![CDATA[x]]>",
+            "&unknownentity; x",
+        ] {
+            assert_eq!(well_formed_text(html), None, "{html}");
+        }
+    }
 
     #[test]
     fn fold_unifies_case_accents_hyphens_and_marks() {

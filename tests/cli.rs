@@ -343,3 +343,133 @@ fn aws_commands_say_what_is_missing() {
         .unwrap();
     assert!(stderr_line(&result).contains("is not a client id"));
 }
+
+/// `vectora parse` piped into `vectora classify -`, as a user would type it.
+fn parse_into_classify(classify_args: &[&str]) -> (usize, Vec<String>) {
+    let parsed = vectora()
+        .args(["parse", "fixtures/sources/captures/fiercepharma.xml"])
+        .output()
+        .unwrap();
+    assert!(parsed.status.success());
+    let items = String::from_utf8(parsed.stdout).unwrap();
+    let mut classify = vectora()
+        .args(["classify", "--client", "lai_weekly"])
+        .args(classify_args)
+        .arg("-")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write;
+        let mut stdin = classify.stdin.take().unwrap();
+        stdin.write_all(items.as_bytes()).unwrap();
+    }
+    let out = classify.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (items.lines().count(), lines)
+}
+
+fn relevant(lines: &[String]) -> usize {
+    lines
+        .iter()
+        .filter(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["relevant"] == true)
+        .count()
+}
+
+#[test]
+fn parse_output_pipes_into_classify_on_standard_input() {
+    let (items, lines) = parse_into_classify(&[]);
+    assert!(items > 3, "{items}");
+    assert_eq!(lines.len(), items, "one decision per parsed item, in order");
+    // Without --date: relevance only, whatever today is.
+    let judged_alone = relevant(&lines);
+    assert!(judged_alone > 0);
+    // The fixture week's run keeps what falls in its window; a run months later keeps nothing.
+    let (_, in_week) = parse_into_classify(&["--date", FIXTURE_DATE]);
+    assert!(relevant(&in_week) > 0);
+    assert!(relevant(&in_week) <= judged_alone);
+    let (_, later) = parse_into_classify(&["--date", "2027-06-01"]);
+    assert_eq!(relevant(&later), 0);
+    assert!(later[0].contains("outside the run window"), "{}", later[0]);
+}
+
+#[test]
+fn classify_explain_puts_the_rules_that_fired_in_words() {
+    let (_, lines) = parse_into_classify(&["--explain"]);
+    let text = lines.join("\n");
+    // A header line per item, then indented lines: the decision first, then what fired.
+    assert!(lines[0].contains("<https://"), "{text}");
+    assert!(
+        lines[1].starts_with("  relevant: section ") || lines[1].starts_with("  not relevant:"),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("  company ") && l.contains(" in the ")),
+        "{text}"
+    );
+    assert!(lines.iter().any(|l| l.starts_with("  rule ")), "{text}");
+}
+
+#[test]
+fn classify_takes_plain_dates_and_says_what_a_bad_line_should_be() {
+    let dir = tempfile::tempdir().unwrap();
+    let items = dir.path().join("items.jsonl");
+    std::fs::write(
+        &items,
+        concat!(
+            r#"{"title":"Teva's Uzedy label expanded","url":"https://example.com/a","published":"2026-11-20","text":"Teva said the FDA approved a label expansion for Uzedy (risperidone).","source":"fiercepharma","extra":1}"#,
+            "\n",
+            r#"{"title":"No address","url":"","published":"2026-11-20","text":"Teva said the FDA approved Uzedy."}"#,
+            "\n",
+        ),
+    )
+    .unwrap();
+    let out = vectora()
+        .args(["classify", "--client", "lai_weekly", "--date", FIXTURE_DATE])
+        .arg(&items)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["relevant"], true, "{}", lines[0]);
+    assert_eq!(lines[1]["relevant"], false);
+    assert!(lines[1]["reasons"].to_string().contains("no link to cite"));
+
+    std::fs::write(
+        &items,
+        r#"{"title":"x","url":"https://e.com","published":"20 Nov"}"#,
+    )
+    .unwrap();
+    let out = vectora()
+        .args(["classify", "--client", "lai_weekly"])
+        .arg(&items)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line = stderr_line(&out);
+    assert!(
+        line.contains("line 1") && line.contains("2026-11-17"),
+        "{line}"
+    );
+}

@@ -75,7 +75,8 @@ fn hostile_feed() -> Vec<u8> {
         "Uzedy long-acting injectable FDA approval INVALID_UTF8 with broken bytes.",
         "https://endpts.com/hostile-5-uzedy-bytes/",
     );
-    // 6. Links that must never become links: javascript: (skipped by the parser) and file:
+    // 6. Links that must never become links: javascript: (kept without an address, excluded by
+    //    match: no link to cite) and file:
     //    (kept as an item, shown without a link).
     items += &item(
         6,
@@ -167,7 +168,25 @@ async fn a_hostile_feed_is_neutralized_in_both_newsletters() {
     }
     assert!(
         !md.contains("via a script link"),
-        "the javascript: item is skipped"
+        "the javascript: item is not in the newsletter"
+    );
+    let report = std::fs::read_to_string(
+        out.path()
+            .join("newsletters/lai_weekly/2026/11/23/report.json"),
+    )
+    .unwrap();
+    let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+    let excluded = report["excluded"].as_array().unwrap();
+    let script_item = excluded
+        .iter()
+        .find(|e| e["title"].as_str().unwrap().contains("via a script link"))
+        .expect("the javascript: item is excluded, with its reason, in the report");
+    assert!(
+        script_item["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no link to cite"),
+        "{script_item}"
     );
     assert_bounded_and_clean("newsletter.md", &md);
     assert_bounded_and_clean("newsletter.html", &html);
@@ -247,7 +266,17 @@ fn assert_normalized_items_bounded(path: &Path) {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    assert_eq!(items.len(), 6, "the javascript: item is skipped");
+    assert_eq!(
+        items.len(),
+        7,
+        "the javascript: item is kept, without an address"
+    );
+    let script_item = items
+        .iter()
+        .find(|i| i["title"].as_str().unwrap().contains("via a script link"))
+        .unwrap();
+    assert_eq!(script_item["url"], "");
+    assert_eq!(script_item["url_source"], "none");
     for item in &items {
         for field in ["title", "summary", "text"] {
             let value = item[field].as_str().unwrap();

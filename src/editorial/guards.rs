@@ -353,6 +353,8 @@ fn probe_item(text: &str) -> Item {
         venue: None,
         source: String::new(),
         also_in: Vec::new(),
+        title_source: Default::default(),
+        url_source: Default::default(),
     }
 }
 

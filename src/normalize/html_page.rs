@@ -202,6 +202,8 @@ fn listing_item(
         venue: None,
         source: source_id.to_string(),
         also_in: Vec::new(),
+        title_source: Default::default(),
+        url_source: Default::default(),
     })
 }
 

@@ -127,6 +127,8 @@ mod tests {
             venue: Some("Journal".into()),
             source: "s".into(),
             also_in: Vec::new(),
+            title_source: Default::default(),
+            url_source: Default::default(),
         }
     }
 

@@ -923,6 +923,8 @@ impl Article {
             venue: (!venue.is_empty()).then_some(venue),
             source: source_id.to_string(),
             also_in: Vec::new(),
+            title_source: Default::default(),
+            url_source: Default::default(),
         })
     }
 }

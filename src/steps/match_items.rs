@@ -37,6 +37,9 @@ pub enum SourceStatus {
     Failed,
 }
 
+/// Why an item without an address is left out: a newsletter cites every item it shows.
+pub const NO_LINK: &str = "dropped: no link to cite (the source gives the entry no URL)";
+
 /// An item `match` left out, and why: the report's explanation for items never scored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Excluded {
@@ -101,6 +104,10 @@ pub async fn run(ports: &Ports, input: MatchInput) -> Result<MatchOutput> {
         })
     };
     for item in unique {
+        if item.url.is_empty() {
+            exclude(&item, NO_LINK.to_string());
+            continue;
+        }
         let in_window = match item.published {
             Some(p) => p >= run.window_start && p < run.window_end,
             None => {
@@ -175,19 +182,38 @@ pub async fn run(ports: &Ports, input: MatchInput) -> Result<MatchOutput> {
 pub fn dedup(items: Vec<Item>) -> Vec<Item> {
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut out: Vec<Item> = Vec::new();
-    // Per day, the title words of the items kept so far.
-    let mut titles: HashMap<Option<chrono::NaiveDate>, Vec<(usize, HashSet<String>)>> =
-        HashMap::new();
-    for item in items {
+    // Title words as numbers, sorted: compared by merging, not by hashing strings.
+    let mut vocabulary: HashMap<String, u32> = HashMap::new();
+    let words: Vec<Vec<u32>> = items
+        .iter()
+        .map(|i| {
+            let mut ids: Vec<u32> = title_words(&i.title)
+                .into_iter()
+                .map(|w| {
+                    let next = u32::try_from(vocabulary.len()).unwrap_or(u32::MAX);
+                    *vocabulary.entry(w).or_insert(next)
+                })
+                .collect();
+            ids.sort_unstable();
+            ids
+        })
+        .collect();
+    // Per day, the title words of the items kept so far, the rarest words first.
+    let mut titles: HashMap<Option<chrono::NaiveDate>, DayTitles> = HashMap::new();
+    for (item, words) in items.iter().zip(&words) {
+        let day = titles
+            .entry(item.published.map(|p| p.date_naive()))
+            .or_default();
+        for &word in words {
+            *day.frequency.entry(word).or_default() += 1;
+        }
+    }
+    for (item, words) in items.into_iter().zip(words) {
         let day = item.published.map(|p| p.date_naive());
-        let words = title_words(&item.title);
-        let same_story = index.get(&item.id).copied().or_else(|| {
-            let candidates = titles.get(&day)?;
-            candidates
-                .iter()
-                .find(|(_, w)| similar(w, &words))
-                .map(|(i, _)| *i)
-        });
+        let same_story = index
+            .get(&item.id)
+            .copied()
+            .or_else(|| titles.get(&day)?.first_similar(&words));
         match same_story.as_ref() {
             Some(&i) => {
                 let kept = &mut out[i];
@@ -202,13 +228,63 @@ pub fn dedup(items: Vec<Item>) -> Vec<Item> {
             None => {
                 index.insert(item.id.clone(), out.len());
                 if day.is_some() && words.len() >= 4 {
-                    titles.entry(day).or_default().push((out.len(), words));
+                    titles.entry(day).or_default().add(out.len(), words);
                 }
                 out.push(item);
             }
         }
     }
     out
+}
+
+/// The titles of one day kept so far, indexed so that a new title is compared only with those
+/// that can be near-identical to it: comparing with all of them made a 10,000-item run
+/// quadratic.
+#[derive(Default)]
+struct DayTitles {
+    /// How many of the day's titles hold each word: prefixes are made of the rarest words, so
+    /// that few titles share them.
+    frequency: HashMap<u32, u32>,
+    /// Position in the output and title words (sorted word numbers), in the order kept.
+    kept: Vec<(usize, Vec<u32>)>,
+    /// Each prefix word (see [`DayTitles::prefix`]) → the `kept` entries whose prefix holds it.
+    by_prefix_word: HashMap<u32, Vec<usize>>,
+}
+
+impl DayTitles {
+    fn add(&mut self, position: usize, words: Vec<u32>) {
+        let at = self.kept.len();
+        for word in self.prefix(&words) {
+            self.by_prefix_word.entry(word).or_default().push(at);
+        }
+        self.kept.push((position, words));
+    }
+
+    /// The output position of the first kept title [`similar`] to `words`, as a scan of every
+    /// kept title in order would find it.
+    fn first_similar(&self, words: &[u32]) -> Option<usize> {
+        self.prefix(words)
+            .into_iter()
+            .filter_map(|word| self.by_prefix_word.get(&word))
+            .flatten()
+            .filter(|&&at| similar(&self.kept[at].1, words))
+            .min()
+            .map(|&at| self.kept[at].0)
+    }
+
+    /// Prefix filtering: two word sets with a Jaccard similarity of at least 4/5 share a word
+    /// among the first `|x| − ⌈4|x|/5⌉ + 1` words of each, the words taken in one fixed order
+    /// (rarest first; a word not counted, as in tests, first).
+    fn prefix(&self, words: &[u32]) -> Vec<u32> {
+        let mut sorted: Vec<(u32, u32)> = words
+            .iter()
+            .map(|&w| (self.frequency.get(&w).copied().unwrap_or(0), w))
+            .collect();
+        sorted.sort_unstable();
+        let len = words.len();
+        let keep = len - (4 * len).div_ceil(5) + 1;
+        sorted.into_iter().take(keep).map(|(_, w)| w).collect()
+    }
 }
 
 fn title_words(title: &str) -> HashSet<String> {
@@ -222,11 +298,23 @@ fn title_words(title: &str) -> HashSet<String> {
 /// Near-identical titles: at least 80 % of the words in common (Jaccard), so "Camurus submits
 /// NDA for CAM2038 in chronic pain" and "Camurus submits NDA for CAM2038 in chronic low back
 /// pain" from two wires are one story, while two different stories about Camurus are not.
-fn similar(a: &HashSet<String>, b: &HashSet<String>) -> bool {
-    if a.len() < 4 || b.len() < 4 {
+fn similar(a: &[u32], b: &[u32]) -> bool {
+    // Jaccard is at most the ratio of the sizes.
+    if a.len() < 4 || b.len() < 4 || 5 * a.len().min(b.len()) < 4 * a.len().max(b.len()) {
         return false;
     }
-    let common = a.intersection(b).count();
+    let (mut i, mut j, mut common) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                common += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
     let union = a.len() + b.len() - common;
     common as f64 / union as f64 >= 0.8
 }
@@ -272,6 +360,40 @@ mod tests {
             "b merges into a; c is another day; d another story"
         );
         assert_eq!(out[0].also_in, vec!["endpoints".to_string()]);
+    }
+
+    /// The indexed comparison finds exactly the pairs comparing every title would.
+    #[test]
+    fn indexed_title_comparison_agrees_with_comparing_every_pair() {
+        let vocabulary = [
+            "camurus", "teva", "nda", "for", "cam2038", "in", "chronic", "pain", "low", "back",
+            "uzedy", "label", "phase", "3", "results", "depot", "monthly", "weekly",
+        ];
+        let mut rng = fastrand::Rng::with_seed(13);
+        let titles: Vec<Vec<u32>> = (0..400)
+            .map(|_| {
+                let set: std::collections::BTreeSet<u32> = (0..rng.usize(4..10))
+                    .map(|_| rng.u32(..u32::try_from(vocabulary.len()).unwrap()))
+                    .collect();
+                set.into_iter().collect()
+            })
+            .collect();
+        let mut day = DayTitles::default();
+        for &word in titles.iter().flatten() {
+            *day.frequency.entry(word).or_default() += 1;
+        }
+        for (n, words) in titles.into_iter().enumerate() {
+            let scan = day
+                .kept
+                .iter()
+                .find(|(_, w)| similar(w, &words))
+                .map(|(p, _)| *p);
+            assert_eq!(day.first_similar(&words), scan, "title {n}: {words:?}");
+            if scan.is_none() && words.len() >= 4 {
+                day.add(n, words);
+            }
+        }
+        assert!(day.kept.len() > 20, "the test compares something");
     }
 
     #[test]

@@ -278,3 +278,53 @@ async fn generate_section_records_why_the_template_editor_wrote_it() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn an_item_without_a_link_is_excluded_with_the_reason_in_the_report_data() {
+    let (ports, data, _, _) = ports();
+    let p = plan(&ports).await;
+    let run: RunContext = serde_json::from_value(p["run"].clone()).unwrap();
+    let parsed = crate::normalize::parse(
+        br#"<rss version="2.0"><channel><title>T</title>
+<item><title>Teva's Uzedy label expanded</title><guid isPermaLink="false">pr-1</guid>
+<pubDate>Fri, 20 Nov 2026 09:00:00 GMT</pubDate></item></channel></rss>"#,
+        crate::normalize::Format::Auto,
+        &crate::normalize::Origin {
+            source_id: "fiercepharma",
+            url: None,
+            content_type: None,
+        },
+    )
+    .unwrap();
+    assert_eq!(parsed.items.len(), 1, "kept by normalize");
+    put_jsonl(
+        data.as_ref(),
+        &crate::keys::normalized("lai_weekly", run.run_date, "fiercepharma"),
+        &parsed.items,
+    )
+    .await
+    .unwrap();
+    let matched = dispatch(
+        "match",
+        &ports,
+        json!({"run": p["run"], "sources": [{"source_id": "fiercepharma", "status": "ok"}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(matched["items_analyzed"], 1);
+    assert_eq!(matched["items_matched"], 0);
+    let excluded: Vec<match_items::Excluded> = get_jsonl(
+        data.as_ref(),
+        &crate::keys::excluded("lai_weekly", run.run_date),
+        "",
+    )
+    .await
+    .unwrap();
+    assert_eq!(excluded.len(), 1);
+    assert_eq!(excluded[0].title, "Teva's Uzedy label expanded");
+    assert!(
+        excluded[0].reason.contains("no link to cite"),
+        "{:?}",
+        excluded[0]
+    );
+}

@@ -113,8 +113,10 @@ async fn two_runs_write_byte_identical_objects() {
     let mut compared = 0;
     for f in &files_a {
         let name = f.file_name().unwrap().to_str().unwrap();
-        // Only the report and the run manifest (manifest.json and the step records) carry timings.
+        // Only the report (json and html) and the run manifest (manifest.json and the step
+        // records) carry timings.
         if name == "report.json"
+            || name == "report.html"
             || name == "manifest.json"
             || f.starts_with("runs/lai_weekly/2026-11-23/steps")
         {

@@ -491,3 +491,139 @@ fn page(t: &Trends) -> Page<'_> {
         problems,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run report with `n` items of source `src` in the window, the given decisions'
+    /// reasons, cost and fallback reasons.
+    fn run(date: &str, cost: f64, fallbacks: &[&str]) -> RunReport {
+        let sections: Vec<serde_json::Value> = fallbacks
+            .iter()
+            .enumerate()
+            .map(|(i, why)| {
+                serde_json::json!({"section_id": format!("s{i}"), "draft_key": "k", "editor": "template",
+                    "fallback_reason": why, "llm_calls": 1, "input_tokens": 1, "output_tokens": 1,
+                    "cost_usd": 0.0, "elapsed_ms": 1})
+            })
+            .collect();
+        serde_json::from_value(serde_json::json!({
+            "client_id": "c", "run_date": date,
+            "window_start": format!("{date}T00:00:00Z"), "window_end": format!("{date}T00:00:00Z"),
+            "status": "ok",
+            "funnel": {"items_fetched": 10, "items_analyzed": 10, "items_unique": 10, "items_undated": 0,
+                "items_out_of_window": 0, "items_matched": 0, "items_relevant": 0, "items_selected": 0},
+            "sources": [{"source_id": "feed", "name": "Feed", "status": "ok", "items": 10}],
+            "sections": sections,
+            "llm": {"calls": 1, "input_tokens": 1, "output_tokens": 1, "cost_usd": cost,
+                "sections_cached": 0, "sections_fallback": fallbacks.len()},
+            "timings_ms": {"fetch_total": 1, "normalize_total": 1, "match": 1, "score": 1,
+                "sections_total": 1, "assemble": 1, "execution": 10}
+        }))
+        .unwrap()
+    }
+
+    fn excluded(source: &str, reason: &str) -> crate::steps::match_items::Excluded {
+        crate::steps::match_items::Excluded {
+            item_id: "i".into(),
+            title: "t".into(),
+            url: "https://x.example/".into(),
+            source: source.into(),
+            published: None,
+            reason: reason.into(),
+        }
+    }
+
+    fn rules(reports: &[RunReport]) -> Vec<&'static str> {
+        recommend(reports).into_iter().map(|r| r.rule).collect()
+    }
+
+    #[test]
+    fn rising_cost_fires_only_when_each_issue_costs_more_than_the_last() {
+        let up = ["2026-01-05", "2026-01-12", "2026-01-19", "2026-01-26"]
+            .iter()
+            .zip([0.01, 0.02, 0.03, 0.04])
+            .map(|(d, c)| run(d, c, &[]))
+            .collect::<Vec<_>>();
+        assert!(rules(&up).contains(&"rising_cost"));
+        let mut flat = up.clone();
+        flat[2].llm.cost_usd = 0.01;
+        assert!(!rules(&flat).contains(&"rising_cost"));
+    }
+
+    #[test]
+    fn repeated_editor_fallbacks_fire_with_their_reasons() {
+        let reports = vec![
+            run("2026-01-05", 0.0, &["Throttled: retries ran out"]),
+            run("2026-01-12", 0.0, &[]),
+            run("2026-01-19", 0.0, &["LlmOutputRejected: no summary"]),
+        ];
+        let recs = recommend(&reports);
+        let r = recs.iter().find(|r| r.rule == "editor_fallbacks").unwrap();
+        assert!(r.evidence.contains("Throttled: retries ran out"));
+        assert!(r.evidence.contains("2 of 3 runs"));
+        assert!(!rules(&reports[..2]).contains(&"editor_fallbacks"));
+    }
+
+    #[test]
+    fn undated_share_fires_above_a_fifth_of_the_unique_items() {
+        let mut r = run("2026-01-05", 0.0, &[]);
+        r.funnel.items_undated = 3;
+        r.excluded = vec![
+            excluded(
+                "feed",
+                "dropped: the source gives no date for it (keep_undated is off)"
+            );
+            3
+        ];
+        let recs = recommend(std::slice::from_ref(&r));
+        let rec = recs.iter().find(|c| c.rule == "undated_items").unwrap();
+        assert!(rec.evidence.contains("3 of 10") && rec.evidence.contains("feed: 3"));
+        r.funnel.items_undated = 2;
+        assert!(!rules(&[r]).contains(&"undated_items"));
+    }
+
+    #[test]
+    fn a_source_naming_nothing_nearly_always_is_called_off_topic() {
+        let mut r = run("2026-01-05", 0.0, &[]);
+        r.excluded = vec![excluded("feed", "dropped: names nothing on the watch lists"); 5];
+        assert!(rules(std::slice::from_ref(&r)).contains(&"off_topic_source"));
+        r.excluded.truncate(4);
+        assert!(!rules(&[r]).contains(&"off_topic_source"));
+    }
+
+    #[test]
+    fn a_term_whose_items_are_never_selected_is_named() {
+        let mut r = run("2026-01-05", 0.0, &[]);
+        let decision = |decision: &str| super::super::DecisionRow {
+            item_id: "i".into(),
+            title: "t".into(),
+            url: "https://x.example/".into(),
+            source: "feed".into(),
+            event_type: "other".into(),
+            score: 1.0,
+            decision: decision.into(),
+            section: None,
+            reasons: vec![
+                "found: Ipsen (company, \"Ipsen\" in title); depot (technology, \"depot\" in body)"
+                    .into(),
+            ],
+            breakdown: vec![],
+        };
+        r.decisions = vec![
+            decision("dropped"),
+            decision("dropped"),
+            decision("dropped"),
+        ];
+        let recs = recommend(std::slice::from_ref(&r));
+        let subjects: Vec<&str> = recs
+            .iter()
+            .filter(|c| c.rule == "term_never_kept")
+            .map(|c| c.subject.as_str())
+            .collect();
+        assert_eq!(subjects, ["Ipsen (company)", "depot (technology)"]);
+        r.decisions[1].decision = "selected".into();
+        assert!(!rules(&[r]).contains(&"term_never_kept"));
+    }
+}

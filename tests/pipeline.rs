@@ -318,6 +318,13 @@ async fn a_persistently_throttled_editor_falls_back_to_the_template_after_backof
     }
     let md = std::fs::read_to_string(newsletter_dir(out.path()).join("newsletter.md")).unwrap();
     assert!(md.contains("## Regulatory Updates"));
+    // report.html marks each section's step as caught, with the reason, in the waterfall.
+    let html = std::fs::read_to_string(newsletter_dir(out.path()).join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("<td class=\"caught\">caught: template editor (Throttled")
+            .count(),
+        sections
+    );
 }
 
 /// The items the replaced system dropped, and the noise it kept (see fixtures/sources/README.md).

@@ -121,12 +121,11 @@ pub async fn update(news: &dyn ObjectStore, client_id: &str) -> Result<Archive> 
             content_type::HTML,
         )
         .await?;
-        let (again, relisted) = build(news, client_id).await?;
+        let relisted = news.list(&format!("{client_id}/")).await?;
         if issue_keys(&relisted) == issue_keys(&listing) {
-            return Ok(again);
+            return Ok(archive);
         }
-        archive = again;
-        listing = relisted;
+        (archive, listing) = build(news, client_id).await?;
     }
     Ok(archive)
 }
@@ -137,4 +136,92 @@ fn issue_keys(listing: &[String]) -> Vec<&String> {
         .iter()
         .filter(|k| !k.ends_with("/index.json") && !k.ends_with("/index.html"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::store::MemoryStore;
+
+    fn report_json(date: &str) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({
+            "client_id": "c", "run_date": date,
+            "window_start": format!("{date}T00:00:00Z"), "window_end": format!("{date}T00:00:00Z"),
+            "status": "ok",
+            "funnel": {"items_fetched": 1, "items_analyzed": 1, "items_unique": 1, "items_undated": 0,
+                "items_out_of_window": 0, "items_matched": 1, "items_relevant": 1, "items_selected": 1},
+            "llm": {"calls": 0, "input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0,
+                "sections_cached": 0, "sections_fallback": 0},
+            "timings_ms": {"fetch_total": 1, "normalize_total": 1, "match": 1, "score": 1,
+                "sections_total": 1, "assemble": 1}
+        }))
+        .unwrap()
+    }
+
+    /// A store where another run's issue lands right after this run first writes the index:
+    /// the moment a read-modify-write (or a single listing) would lose it.
+    struct Racing {
+        inner: MemoryStore,
+        pending: Mutex<Option<(String, Vec<u8>)>>,
+    }
+
+    #[async_trait]
+    impl ObjectStore for Racing {
+        async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
+            self.inner.get(key).await
+        }
+        async fn put(&self, key: &str, body: Vec<u8>, ct: &str) -> Result<()> {
+            self.inner.put(key, body, ct).await?;
+            let other = if key.ends_with("index.json") {
+                self.pending.lock().unwrap().take()
+            } else {
+                None
+            };
+            if let Some((k, b)) = other {
+                self.inner.put(&k, b, content_type::JSON).await?;
+            }
+            Ok(())
+        }
+        async fn list(&self, prefix: &str) -> Result<Vec<String>> {
+            self.inner.list(prefix).await
+        }
+        fn locate(&self, key: &str) -> String {
+            self.inner.locate(key)
+        }
+    }
+
+    #[tokio::test]
+    async fn an_issue_written_while_the_index_is_written_is_not_lost() {
+        let store = Racing {
+            inner: MemoryStore::new(),
+            pending: Mutex::new(Some((
+                "c/2026/11/30/report.json".into(),
+                report_json("2026-11-30"),
+            ))),
+        };
+        store
+            .put(
+                "c/2026/11/23/report.json",
+                report_json("2026-11-23"),
+                content_type::JSON,
+            )
+            .await
+            .unwrap();
+        let archive = update(&store, "c").await.unwrap();
+        let on_disk: Archive =
+            serde_json::from_slice(&store.get("c/index.json").await.unwrap().unwrap()).unwrap();
+        assert_eq!(archive, on_disk);
+        let dates: Vec<String> = on_disk
+            .issues
+            .iter()
+            .map(|i| i.run_date.to_string())
+            .collect();
+        assert_eq!(dates, ["2026-11-30", "2026-11-23"]);
+        assert_eq!(on_disk.issues[0].report, "2026/11/30/report.json");
+        assert_eq!(on_disk.issues[0].newsletter, None);
+    }
 }

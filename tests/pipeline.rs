@@ -181,6 +181,21 @@ async fn a_broken_source_is_reported_and_the_newsletter_still_ships() {
         "{md}"
     );
     assert!(md.contains("Endpoints News (unavailable this run)"));
+    // report.html: the source's row says why, and its normalize step is marked as caught.
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let row = html
+        .split("<tr class=\"source\" data-source=\"endpoints\">")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap();
+    assert!(row.contains("<td class=\"failed\">failed</td>"), "{row}");
+    assert!(row.contains("SourceUnavailable: ") && row.contains("not a readable feed"));
+    assert!(html.contains("<td>normalize.endpoints</td><td class=\"n\">"));
+    assert_eq!(
+        html.matches("<td class=\"caught\">caught: source reported as failed")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

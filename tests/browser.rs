@@ -3,7 +3,7 @@
 //! the numbers and rows a reader looks for, no horizontal scroll and no request leaving the page.
 //! Headless Chromium will not make a window narrower than 500 px, so each page is shown in a
 //! 375 px wide frame and measures itself there. Screenshots are kept under
-//! `target/tmp/screenshots/`.
+//! `target/tmp/screenshots/` (report, archive, trends and newsletter).
 
 mod common;
 
@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{FIXTURE_DATE, fixtures, offline_ports};
-use vectora_inbox::report::RunReport;
+use vectora_inbox::report::{RunReport, trends};
 use vectora_inbox::runner;
 
 const WIDTH: u32 = 375;
@@ -190,6 +190,29 @@ async fn report_archive_and_newsletter_read_well_at_375_px_without_the_network()
     );
     assert_fits_and_stays_home(&index, "index.html");
     assert!(index.text.contains("2026-11-23") && index.text.contains("2026-11-16"));
+
+    // `vectora report --format html`, saved beside the archive as a reader would save it.
+    let news = vectora_inbox::store::LocalDirStore::new(out.path().join("newsletters"));
+    let reports = trends::load(&news, "lai_weekly", 8).await.unwrap();
+    let page = trends::render_trends(
+        &trends::trends("lai_weekly", &reports),
+        trends::Format::Html,
+    )
+    .unwrap();
+    let trends_file = out.path().join("newsletters/lai_weekly/trends.html");
+    std::fs::write(&trends_file, page).unwrap();
+    let seen = look_at(&chromium, &trends_file, "trends-375");
+    assert_fits_and_stays_home(&seen, "trends.html");
+    for r in &reports {
+        assert!(seen.text.contains(&format!(
+            "{}\t{}\t{}\t{}\t{}",
+            r.run_date,
+            r.status,
+            r.funnel.items_analyzed,
+            r.funnel.items_matched,
+            r.funnel.items_selected
+        )));
+    }
 
     let newsletter = look_at(&chromium, &issue.join("newsletter.html"), "newsletter-375");
     assert_fits_and_stays_home(&newsletter, "newsletter.html");

@@ -21,7 +21,6 @@ struct Page<'a> {
     waterfall: Vec<Span>,
     waterfall_height: usize,
     waterfall_total_ms: i64,
-    show_reused: bool,
     throttles: u32,
     selected: Vec<&'a super::DecisionRow>,
     excluded_groups: Vec<Group<'a>>,
@@ -127,9 +126,6 @@ pub fn render_report(r: &RunReport, steps: &[StepRecord]) -> Result<String> {
         waterfall_height: waterfall.len() * ROW,
         waterfall,
         waterfall_total_ms,
-        // Shared fetches are not recorded by the pipeline yet: the column appears only once a
-        // source outcome says so.
-        show_reused: false,
         throttles: r.throttles(),
         selected: r
             .decisions

@@ -202,7 +202,7 @@ fn empty_sections(reports: &[RunReport], out: &mut Vec<Recommendation>) {
                     dates(&tail)
                 ),
                 change: format!(
-                    "widen the event types of section {} in the client file, add sources that cover it, or remove the section",
+                    "widen event_types of section {} in the client file, add sources that cover it, or remove the section",
                     section.id
                 ),
             });
@@ -261,7 +261,7 @@ fn undated_share(reports: &[RunReport], out: &mut Vec<Recommendation>) {
                 "{undated} of {unique} unique items had no date on {} ({worst})",
                 last.run_date
             ),
-            change: "give those sources date selectors in the catalogue, or set keep_undated in the client file if their items are always recent".to_string(),
+            change: "give those sources html.selectors.date (or html.follow_articles) in the catalogue, or set keep_undated: true in the client file if their items are always recent".to_string(),
         });
     }
 }
@@ -303,7 +303,7 @@ fn terms_never_kept(reports: &[RunReport], out: &mut Vec<Recommendation>) {
                     "{term} was found in {matched} matched items over {} runs and none was selected",
                     reports.len()
                 ),
-                change: "qualify the term in its scope (a narrower form, or an exclusion context), or lower its weight in the scoring rules so it stops pulling in items".to_string(),
+                change: "narrow the term in its scope file, add the context that makes it irrelevant to the client's exclusions watch list, or lower its points in the scoring rules".to_string(),
             });
         }
     }
@@ -330,7 +330,7 @@ fn rising_cost(reports: &[RunReport], out: &mut Vec<Recommendation>) {
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-            change: "lower the sections' item caps or max_input_tokens in the client file, or check the cache is reused (sections_cached)".to_string(),
+            change: "lower sections[].max_items, caps.max_items_total or editor.bedrock.max_input_tokens in the client file, or check that recorded answers are reused (sections_cached in the report)".to_string(),
         });
     }
 }
@@ -353,7 +353,7 @@ fn editor_fallbacks(reports: &[RunReport], out: &mut Vec<Recommendation>) {
                 dates(&with),
                 reasons.join("; ")
             ),
-            change: "read the fallback reasons: for throttling raise the Bedrock quota or lower the sections' MaxConcurrency; for rejected output tighten the prompt or raise max_output_tokens".to_string(),
+            change: "read the fallback reasons: for throttling raise the Bedrock quota or lower the sections Map's MaxConcurrency in the state machine; for refused output revise editor.bedrock.tone and audience or raise editor.bedrock.max_tokens in the client file".to_string(),
         });
     }
 }

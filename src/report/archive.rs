@@ -17,6 +17,10 @@ use crate::ports::store::content_type;
 pub struct Archive {
     pub client_id: String,
     pub issues: Vec<Issue>,
+    /// Reports that could not be read (written by a version whose report lacked a field the
+    /// archive needs, or damaged), with why: listed rather than failing every later run.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +55,7 @@ const MAX_ROUNDS: usize = 5;
 pub async fn build(news: &dyn ObjectStore, client_id: &str) -> Result<(Archive, Vec<String>)> {
     let listing = news.list(&format!("{client_id}/")).await?;
     let mut issues = Vec::new();
+    let mut unreadable = Vec::new();
     for key in listing.iter().filter(|k| k.ends_with("/report.json")) {
         let folder = key
             .strip_prefix(&format!("{client_id}/"))
@@ -63,7 +68,13 @@ pub async fn build(news: &dyn ObjectStore, client_id: &str) -> Result<(Archive, 
         let Some(bytes) = news.get(key).await? else {
             continue;
         };
-        let r = RunReport::parse(&bytes, &news.locate(key))?;
+        let r = match RunReport::parse(&bytes, &news.locate(key)) {
+            Ok(r) => r,
+            Err(e) => {
+                unreadable.push(e.to_string());
+                continue;
+            }
+        };
         let has = |file: &str| {
             listing
                 .iter()
@@ -87,6 +98,7 @@ pub async fn build(news: &dyn ObjectStore, client_id: &str) -> Result<(Archive, 
         Archive {
             client_id: client_id.to_string(),
             issues,
+            unreadable,
         },
         listing,
     ))
@@ -211,6 +223,14 @@ mod tests {
             )
             .await
             .unwrap();
+        store
+            .put(
+                "c/2026/11/16/report.json",
+                b"{}".to_vec(),
+                content_type::JSON,
+            )
+            .await
+            .unwrap();
         let archive = update(&store, "c").await.unwrap();
         let on_disk: Archive =
             serde_json::from_slice(&store.get("c/index.json").await.unwrap().unwrap()).unwrap();
@@ -223,5 +243,8 @@ mod tests {
         assert_eq!(dates, ["2026-11-30", "2026-11-23"]);
         assert_eq!(on_disk.issues[0].report, "2026/11/30/report.json");
         assert_eq!(on_disk.issues[0].newsletter, None);
+        // A damaged report is named, not fatal.
+        assert_eq!(on_disk.unreadable.len(), 1);
+        assert!(on_disk.unreadable[0].contains("c/2026/11/16/report.json"));
     }
 }

@@ -290,3 +290,27 @@ async fn report_command_prints_the_diagnostic_trends_and_recommendations() {
     assert!(!none.status.success());
     assert!(String::from_utf8_lossy(&none.stderr).contains("vectora run --client nobody"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_waterfall_shows_only_the_steps_this_execution_ran() {
+    let out = tempfile::tempdir().unwrap();
+    run_on(out.path(), FIXTURE_DATE).await;
+    // A record another execution left (a source since removed from the client, say).
+    let steps = out.path().join("runs/lai_weekly/2026-11-23/steps");
+    let mut stale: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(steps.join("match.json")).unwrap()).unwrap();
+    let yesterday = chrono::Utc::now() - chrono::Duration::days(1);
+    stale["step"] = "fetch".into();
+    stale["started_at"] = yesterday.to_rfc3339().into();
+    stale["finished_at"] = yesterday.to_rfc3339().into();
+    std::fs::write(
+        steps.join("fetch.retired_source.json"),
+        serde_json::to_vec(&stale).unwrap(),
+    )
+    .unwrap();
+    run_on(out.path(), FIXTURE_DATE).await;
+    let html =
+        std::fs::read_to_string(issue_dir(out.path(), FIXTURE_DATE).join("report.html")).unwrap();
+    assert!(html.contains("<td>fetch.camurus_news</td>"));
+    assert!(!html.contains("retired_source"));
+}

@@ -19,7 +19,7 @@ pub struct Archive {
     pub issues: Vec<Issue>,
     /// Reports that could not be read (written by a version whose report lacked a field the
     /// archive needs, or damaged), with why: listed rather than failing every later run.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub unreadable: Vec<String>,
 }
 

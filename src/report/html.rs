@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::{RunReport, STYLE, reason_group, render};
@@ -58,17 +59,26 @@ struct Group<'a> {
 }
 
 const CHART_WIDTH: f64 = 380.0;
+const CLOCK_SKEW_S: i64 = 2;
 const ROW: usize = 22;
 
-/// Reads the journal records of the run's finished steps (assemble's own is not written yet).
-pub async fn journal(data: &dyn ObjectStore, r: &RunReport) -> Result<Vec<StepRecord>> {
+/// Reads the journal records of the steps this execution ran, when its start is known
+/// (`since`): a resumed run skips finished steps without a new record, and an older record is
+/// another execution's. Assemble's own record is not written yet.
+pub async fn journal(
+    data: &dyn ObjectStore,
+    r: &RunReport,
+    since: Option<DateTime<Utc>>,
+) -> Result<Vec<StepRecord>> {
+    // The execution's start comes from Step Functions, the records' from the Lambdas' clocks.
+    let since = since.map(|t| t - Duration::seconds(CLOCK_SKEW_S));
     let prefix = format!("{}/steps/", keys::run_prefix(&r.client_id, r.run_date));
     let mut out = Vec::new();
     for key in data.list(&prefix).await? {
         if let Some(bytes) = data.get(&key).await?
             && let Ok(rec) = serde_json::from_slice::<StepRecord>(&bytes)
-            // A record left by an earlier execution of the same date is not this run's.
             && rec.step != "assemble"
+            && since.is_none_or(|t| rec.started_at >= t)
         {
             let name = key
                 .strip_prefix(&prefix)

@@ -340,7 +340,7 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
     let view: crate::report::RunReport = serde_json::to_value(&report)
         .and_then(serde_json::from_value)
         .map_err(|e| crate::Error::Internal(format!("report.json read back: {e}")))?;
-    let steps = crate::report::html::journal(data, &view).await?;
+    let steps = crate::report::html::journal(data, &view, input.started_at).await?;
     news.put(
         &keys::newsletter_file(&run.client_id, run.run_date, "report.html"),
         crate::report::html::render_report(&view, &steps)?.into_bytes(),

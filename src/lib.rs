@@ -21,6 +21,7 @@ pub mod model;
 pub mod normalize;
 pub mod ports;
 pub mod render;
+pub mod report;
 pub mod runner;
 pub mod scoring;
 pub mod selection;

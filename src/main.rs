@@ -93,6 +93,19 @@ enum Command {
     /// See what the editor would send the model, without paying for it.
     #[command(subcommand)]
     Editorial(EditorialCommand),
+    /// A client's last runs: the diagnostic of the latest, trends and recommended adjustments.
+    Report {
+        #[arg(long)]
+        client: String,
+        /// Where the runs wrote: a directory or s3://BUCKET[/PREFIX] (as for `run`).
+        #[arg(long, default_value = "vectora-out")]
+        store: String,
+        /// How many of the latest runs to read.
+        #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+        last: u32,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Md)]
+        format: ReportFormat,
+    },
     /// Check every configuration file and the state machine definition.
     Validate {
         #[arg(long, default_value = "fixtures")]
@@ -206,6 +219,16 @@ struct RunArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum ReportFormat {
+    /// Markdown: the first-run diagnostic, the trend table and the recommendations.
+    Md,
+    /// Everything as one JSON object.
+    Json,
+    /// A self-contained HTML page with a small SVG chart.
+    Html,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum EditorChoice {
     /// Deterministic editorial text from the items' own facts; no network.
     Template,
@@ -291,6 +314,12 @@ async fn dispatch(command: Command) -> Result<()> {
             )
             .await
         }
+        Command::Report {
+            client,
+            store,
+            last,
+            format,
+        } => report(&client, &store, last as usize, format).await,
         Command::Validate { config } => validate(&config).await,
         Command::Aws(command) => aws(command).await,
     }
@@ -685,6 +714,20 @@ async fn preview(
         let _ = std::fs::remove_dir_all(dir);
     }
     println!("{}", serde_json::to_string_pretty(&result?)?);
+    Ok(())
+}
+
+async fn report(client: &str, store: &str, last: usize, format: ReportFormat) -> Result<()> {
+    use vectora_inbox::report::trends;
+    let (_, news) = store::Opener::default().open_output(store).await?;
+    let reports = trends::load(news.as_ref(), client, last).await?;
+    let format = match format {
+        ReportFormat::Md => trends::Format::Md,
+        ReportFormat::Json => trends::Format::Json,
+        ReportFormat::Html => trends::Format::Html,
+    };
+    let page = trends::render_trends(&trends::trends(client, &reports), format)?;
+    std::io::stdout().lock().write_all(page.as_bytes())?;
     Ok(())
 }
 

@@ -142,6 +142,21 @@ async fn throttling_is_retried_by_the_state_machine_then_succeeds() {
         "three throttled requests, then one good answer per section"
     );
     assert!(sections(&o).iter().all(|s| s["editor"] == "bedrock"));
+    // report.html marks the retried sections in the steps' waterfall.
+    let retried = sections(&o)
+        .iter()
+        .filter(|s| attempts(s).len() > 1)
+        .count();
+    assert!(retried >= 1);
+    let html = std::fs::read_to_string(
+        out.path()
+            .join("newsletters/lai_weekly/2026/11/23/report.html"),
+    )
+    .unwrap();
+    assert_eq!(
+        html.matches("<td class=\"retried\">retried: ").count(),
+        retried
+    );
 }
 
 /// The attempts each section's report entry lists.

@@ -113,8 +113,10 @@ async fn two_runs_write_byte_identical_objects() {
     let mut compared = 0;
     for f in &files_a {
         let name = f.file_name().unwrap().to_str().unwrap();
-        // Only the report and the run manifest (manifest.json and the step records) carry timings.
+        // Only the report (json and html) and the run manifest (manifest.json and the step
+        // records) carry timings.
         if name == "report.json"
+            || name == "report.html"
             || name == "manifest.json"
             || f.starts_with("runs/lai_weekly/2026-11-23/steps")
         {
@@ -179,6 +181,21 @@ async fn a_broken_source_is_reported_and_the_newsletter_still_ships() {
         "{md}"
     );
     assert!(md.contains("Endpoints News (unavailable this run)"));
+    // report.html: the source's row says why, and its normalize step is marked as caught.
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let row = html
+        .split("<tr class=\"source\" data-source=\"endpoints\">")
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap();
+    assert!(row.contains("<td class=\"failed\">failed</td>"), "{row}");
+    assert!(row.contains("SourceUnavailable: ") && row.contains("not a readable feed"));
+    assert!(html.contains("<td>normalize.endpoints</td><td class=\"n\">"));
+    assert_eq!(
+        html.matches("<td class=\"caught\">caught: source reported as failed")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,6 +333,13 @@ async fn a_persistently_throttled_editor_falls_back_to_the_template_after_backof
     }
     let md = std::fs::read_to_string(newsletter_dir(out.path()).join("newsletter.md")).unwrap();
     assert!(md.contains("## Regulatory Updates"));
+    // report.html marks each section's step as caught, with the reason, in the waterfall.
+    let html = std::fs::read_to_string(newsletter_dir(out.path()).join("report.html")).unwrap();
+    assert_eq!(
+        html.matches("<td class=\"caught\">caught: template editor (Throttled")
+            .count(),
+        sections
+    );
 }
 
 /// The items the replaced system dropped, and the noise it kept (see fixtures/sources/README.md).

@@ -75,6 +75,8 @@ struct Report<'a> {
     notice: Option<String>,
     funnel: Funnel,
     sources: Vec<SourceReport>,
+    /// The newsletter's sections as configured, empty ones included (the trends need them).
+    newsletter_sections: Vec<crate::report::SectionRef>,
     sections: Vec<&'a GenerateOutput>,
     /// What the editors cost this run (a cached answer costs nothing).
     llm: LlmTotals,
@@ -286,6 +288,15 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
             .iter()
             .map(|s| source_report(&bundle, s))
             .collect(),
+        newsletter_sections: bundle
+            .client
+            .sections
+            .iter()
+            .map(|s| crate::report::SectionRef {
+                id: s.id.clone(),
+                title: s.title.clone(),
+            })
+            .collect(),
         sections: input.sections.iter().collect(),
         llm: LlmTotals {
             calls: input.sections.iter().map(|s| s.llm_calls).sum(),
@@ -325,6 +336,19 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
         generated_at: now,
     };
     put_json(news, &report_key, &report).await?;
+    // The page reads the report back as the archive and the trends do, so all three agree.
+    let view: crate::report::RunReport = serde_json::to_value(&report)
+        .and_then(serde_json::from_value)
+        .map_err(|e| crate::Error::Internal(format!("report.json read back: {e}")))?;
+    let steps = crate::report::html::journal(data, &view, input.started_at).await?;
+    news.put(
+        &keys::newsletter_file(&run.client_id, run.run_date, "report.html"),
+        crate::report::html::render_report(&view, &steps)?.into_bytes(),
+        content_type::HTML,
+    )
+    .await?;
+    // Last: the index lists this files, which must all be written by now.
+    crate::report::archive::update(news, &run.client_id).await?;
 
     let tokens: u64 = input
         .sections

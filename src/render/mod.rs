@@ -85,18 +85,19 @@ pub struct ScopeList {
 const MARKDOWN: &str = include_str!("templates/newsletter.md.j2");
 const HTML: &str = include_str!("templates/newsletter.html.j2");
 
-fn environment() -> Result<Environment<'static>> {
+/// The template settings every page of the project shares (the newsletter here, the run
+/// report and archive in `report`): strict undefined values, block trimming, and auto-escaping
+/// chosen by template name — HTML for *.html, none for *.md (where the `md` filter escapes).
+pub(crate) fn base_environment(keep_trailing_newline: bool) -> Result<Environment<'static>> {
     let mut env = Environment::new();
     let syntax = minijinja::syntax::SyntaxConfig::builder()
         .trim_blocks(true)
         .lstrip_blocks(true)
-        .keep_trailing_newline(true)
+        .keep_trailing_newline(keep_trailing_newline)
         .build()
         .map_err(|e| Error::Internal(format!("template syntax: {e}")))?;
     env.set_syntax(syntax);
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    // Auto-escaping is chosen by template name: HTML for *.html, none for *.md (where `md`
-    // escapes instead).
     env.set_auto_escape_callback(|name| {
         if name.ends_with(".html") {
             minijinja::AutoEscape::Html
@@ -105,6 +106,11 @@ fn environment() -> Result<Environment<'static>> {
         }
     });
     env.add_filter("md", |s: String| markdown_escape(&s));
+    Ok(env)
+}
+
+fn environment() -> Result<Environment<'static>> {
+    let mut env = base_environment(true)?;
     env.add_filter("mdurl", |s: String| markdown_url(&s));
     env.add_template("newsletter.md", MARKDOWN)
         .map_err(|e| Error::Internal(format!("markdown template: {e}")))?;

@@ -214,23 +214,8 @@ pub(crate) fn safe_href(url: &str) -> String {
 }
 
 fn environment() -> Result<Environment<'static>> {
-    let mut env = Environment::new();
-    let syntax = minijinja::syntax::SyntaxConfig::builder()
-        .trim_blocks(true)
-        .lstrip_blocks(true)
-        .build()
-        .map_err(|e| Error::Internal(format!("template syntax: {e}")))?;
-    env.set_syntax(syntax);
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.set_auto_escape_callback(|name| {
-        if name.ends_with(".html") {
-            minijinja::AutoEscape::Html
-        } else {
-            minijinja::AutoEscape::None
-        }
-    });
+    let mut env = crate::render::base_environment(false)?;
     env.add_filter("href", |s: String| safe_href(&s));
-    env.add_filter("md", |s: String| crate::render::markdown_escape(&s));
     for (name, body) in [
         ("report.html", include_str!("templates/report.html.j2")),
         ("index.html", include_str!("templates/index.html.j2")),

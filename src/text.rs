@@ -190,31 +190,21 @@ pub fn html_to_paragraphs(html: &str) -> Vec<String> {
 }
 
 fn collect_blocks(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
-    for child in node.children() {
-        match child.value() {
-            Node::Text(t) => out.extend(t.chars().map(|c| if c == '\n' { ' ' } else { c })),
-            Node::Element(e) => {
-                let name = e.name();
-                if matches!(name, "script" | "style" | "noscript" | "template") {
-                    continue;
-                }
-                let block = BLOCK_ELEMENTS.contains(&name);
-                if block {
-                    out.push('\n');
-                }
-                collect_blocks(child, out);
-                if block {
-                    out.push('\n');
-                }
-            }
-            _ => collect_blocks(child, out),
-        }
-    }
+    collect(node, out, '\n');
 }
 
 fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
+    collect(node, out, ' ');
+}
+
+/// The text of `node`, with `boundary` around block elements. When blocks are lines, a line
+/// break inside a text node is only whitespace, so it becomes a space.
+fn collect(node: ego_tree::NodeRef<'_, Node>, out: &mut String, boundary: char) {
     for child in node.children() {
         match child.value() {
+            Node::Text(t) if boundary == '\n' => {
+                out.extend(t.chars().map(|c| if c == '\n' { ' ' } else { c }))
+            }
             Node::Text(t) => out.push_str(t),
             Node::Element(e) => {
                 let name = e.name();
@@ -223,14 +213,14 @@ fn collect_text(node: ego_tree::NodeRef<'_, Node>, out: &mut String) {
                 }
                 let block = BLOCK_ELEMENTS.contains(&name);
                 if block {
-                    out.push(' ');
+                    out.push(boundary);
                 }
-                collect_text(child, out);
+                collect(child, out, boundary);
                 if block {
-                    out.push(' ');
+                    out.push(boundary);
                 }
             }
-            _ => collect_text(child, out),
+            _ => collect(child, out, boundary),
         }
     }
 }

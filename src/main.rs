@@ -560,10 +560,13 @@ fn parse(
         KindChoice::Json => normalize::parse(&bytes, Format::Json, &origin),
     }
     .with_context(|| format!("{}", file.display()))?;
-    let mut out = std::io::stdout().lock();
+    // Buffered: stdout alone flushes at every line, a write call per item.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     for item in &parsed.items {
-        writeln!(out, "{}", serde_json::to_string(item)?)?;
+        serde_json::to_writer(&mut out, item)?;
+        out.write_all(b"\n")?;
     }
+    out.flush()?;
     for w in &parsed.warnings {
         eprintln!("warning: {}: {w}", file.display());
     }

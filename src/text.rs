@@ -54,16 +54,55 @@ pub fn is_unsafe_char(c: char) -> bool {
 /// Collapses all whitespace runs to one space and trims, dropping unsafe characters.
 pub fn clean_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
-    for word in s.split(|c: char| c.is_whitespace() || is_unsafe_char(c)) {
-        if word.is_empty() {
-            continue;
+    // Words are copied as slices between separators; an ASCII byte is judged without decoding
+    // (this runs on every text field of every item, and feeds are mostly ASCII).
+    let b = s.as_bytes();
+    let mut word_start: Option<usize> = None;
+    let mut i = 0;
+    while i < b.len() {
+        let (separator, width) = if b[i] < 0x80 {
+            (is_ascii_separator(b[i]), 1)
+        } else {
+            let c = s[i..].chars().next().expect("i is a char boundary");
+            (c.is_whitespace() || is_unsafe_char(c), c.len_utf8())
+        };
+        match (separator, word_start) {
+            (true, Some(start)) => {
+                push_word(&mut out, &s[start..i]);
+                word_start = None;
+            }
+            (false, None) => word_start = Some(i),
+            _ => {}
         }
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
+        i += width;
+    }
+    if let Some(start) = word_start {
+        push_word(&mut out, &s[start..]);
     }
     out
+}
+
+fn push_word(out: &mut String, word: &str) {
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    out.push_str(word);
+}
+
+/// An ASCII byte that is whitespace or unsafe: exactly `c.is_whitespace() ||
+/// is_unsafe_char(c)` for ASCII `c` (controls, space and DEL).
+fn is_ascii_separator(b: u8) -> bool {
+    b <= b' ' || b == 0x7F
+}
+
+/// Whether `s` holds a character [`is_unsafe_char`] refuses; ASCII text is judged byte by byte.
+pub fn has_unsafe_char(s: &str) -> bool {
+    if s.is_ascii() {
+        s.bytes()
+            .any(|b| (b < b' ' && b != b'\n' && b != b'\t') || b == 0x7F)
+    } else {
+        s.chars().any(is_unsafe_char)
+    }
 }
 
 /// Elements that separate words: text on either side of one is never glued together.
@@ -311,6 +350,53 @@ fn sentence_end(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The byte-level `clean_line` splits exactly where `char::is_whitespace` or
+    /// `is_unsafe_char` would: ASCII controls, DEL, vertical tab, NEL, NBSP, zero-width and
+    /// bidirectional characters, multi-byte text around them.
+    #[test]
+    fn clean_line_fast_path_splits_where_the_char_rules_do() {
+        fn by_chars(s: &str) -> String {
+            s.split(|c: char| c.is_whitespace() || is_unsafe_char(c))
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        }
+        let mut cases: Vec<String> = [
+            "",
+            " ",
+            "a",
+            "  a  b\t\tc\n",
+            "x\u{0B}y\u{0C}z\rw",
+            "a\u{7F}b\u{0}c\u{1F}d",
+            "caf\u{E9} \u{85}na\u{EF}ve",
+            "a\u{A0}b\u{2003}c",
+            "zero\u{200B}width\u{FEFF}",
+            "bidi\u{202E}evil\u{2066}x",
+            "\u{FFFF}\u{FFFE}end",
+            "日本語 テキスト",
+            "émoji 🙂 ok ",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every ASCII byte and a sample of code points between two words.
+        cases.extend(
+            (0u32..0x3000)
+                .step_by(7)
+                .chain(0..0x80)
+                .filter_map(char::from_u32)
+                .map(|c| format!("a{c}b")),
+        );
+        for case in &cases {
+            assert_eq!(clean_line(case), by_chars(case), "{case:?}");
+            assert_eq!(
+                has_unsafe_char(case),
+                case.chars().any(is_unsafe_char),
+                "{case:?}"
+            );
+        }
+    }
 
     /// The quick-xml reading gives what html5ever gives, or steps aside.
     #[test]

@@ -1413,8 +1413,12 @@ const BOILERPLATE_MARKS: &[&str] = &[
 /// (a journal's "Publication date: … Source: … Author(s): …" preamble, "The post … appeared
 /// first on …", "Continue reading", "Read more", a trailing "[…]").
 fn summary_text(html: &str) -> String {
+    // A DFA: this runs over every summary and content of every feed, and most have no mark.
     static MARKS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
-        aho_corasick::AhoCorasick::new(BOILERPLATE_MARKS).expect("literal patterns")
+        aho_corasick::AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+            .build(BOILERPLATE_MARKS)
+            .expect("literal patterns")
     });
     let text = plain_text(html);
     if !MARKS.is_match(&text) {
@@ -1481,10 +1485,9 @@ fn without_trailer(paragraph: &str) -> &str {
 /// Whether decoded text still holds an entity or character reference, or an HTML tag.
 fn still_escaped(text: &str) -> bool {
     let b = text.as_bytes();
-    b.iter().enumerate().any(|(i, &c)| match c {
+    memchr::memchr2_iter(b'&', b'<', b).any(|i| match b[i] {
         b'&' => is_reference(&b[i + 1..]),
-        b'<' => is_inline_tag(&b[i + 1..]),
-        _ => false,
+        _ => is_inline_tag(&b[i + 1..]),
     })
 }
 

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::model::Item;
-use crate::text::{is_unsafe_char, truncate_words};
+use crate::text::{has_unsafe_char, is_unsafe_char, truncate_words};
 
 /// What a parser made of one document.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -93,7 +93,7 @@ pub fn bound(item: &mut Item) {
 /// then cut to `max_chars` characters at a character (preferably word) boundary with an
 /// ellipsis. Idempotent.
 pub fn bound_str(s: &mut String, max_chars: usize) {
-    if s.chars().any(is_unsafe_char) {
+    if has_unsafe_char(s) {
         let safe: String = s
             .chars()
             .filter_map(|c| match c {

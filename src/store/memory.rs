@@ -50,6 +50,17 @@ impl ObjectStore for MemoryStore {
         Ok(())
     }
 
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<bool> {
+        check_key(key)?;
+        // One lock for the check and the insert: no writer slips in between.
+        let mut objects = self.objects.lock().expect("store lock");
+        if objects.contains_key(key) {
+            return Ok(false);
+        }
+        objects.insert(key.to_string(), (body, content_type.to_string()));
+        Ok(true)
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         Ok(self
             .objects

@@ -18,8 +18,8 @@ use crate::model::{ScoreLine, ScoredItem, SectionDraft, Selection};
 use crate::ports::Ports;
 use crate::ports::metrics::Metric;
 use crate::ports::store::content_type;
-use crate::report::FetchCounts;
 use crate::render::{self, Entry, Newsletter, Scope, ScopeList, ScopeSource, Section, TldrLine};
+use crate::report::FetchCounts;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

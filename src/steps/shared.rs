@@ -157,7 +157,11 @@ pub async fn publish(
     let meta_key = keys::shared_payload(&shared.folder, &attempt, "meta.json");
     let normalized_key = keys::shared_payload(&shared.folder, &attempt, "normalized.jsonl");
     store
-        .put(&meta_key, to_json_body(&meta_key, meta)?, content_type::JSON)
+        .put(
+            &meta_key,
+            to_json_body(&meta_key, meta)?,
+            content_type::JSON,
+        )
         .await?;
     store
         .put(&normalized_key, items, content_type::JSON_LINES)

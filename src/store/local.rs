@@ -191,8 +191,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalDirStore::new(dir.path());
         let key = "shared/fetches/s/r/w/published.json";
-        assert!(store.put_if_absent(key, b"first".to_vec(), "x").await.unwrap());
-        assert!(!store.put_if_absent(key, b"second".to_vec(), "x").await.unwrap());
+        assert!(
+            store
+                .put_if_absent(key, b"first".to_vec(), "x")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .put_if_absent(key, b"second".to_vec(), "x")
+                .await
+                .unwrap()
+        );
         assert_eq!(store.get(key).await.unwrap().unwrap(), b"first");
         // No temp file is left behind by the write that lost.
         assert_eq!(store.list("shared/").await.unwrap(), vec![key.to_string()]);
@@ -223,7 +233,10 @@ mod tests {
             winners.extend(t.await.unwrap());
         }
         assert_eq!(winners.len(), 1, "exactly one writer creates the object");
-        assert_eq!(store.get("p.json").await.unwrap().unwrap(), vec![winners[0]; 4096]);
+        assert_eq!(
+            store.get("p.json").await.unwrap().unwrap(),
+            vec![winners[0]; 4096]
+        );
     }
 
     #[tokio::test]

@@ -30,8 +30,8 @@ pub fn shared_publication(shared: &str) -> String {
     format!("{shared}/published.json")
 }
 
-/// A file of one publisher's payload: `attempt` is unique per publishing execution, so two
-/// executions publishing at once never write the same object.
+/// A file of one publisher's payload: `attempt` names the publishing run and the payload's
+/// digest, so two executions publishing at once never write one object with different bytes.
 pub fn shared_payload(shared: &str, attempt: &str, file: &str) -> String {
     format!("{shared}/{attempt}/{file}")
 }

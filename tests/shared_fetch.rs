@@ -120,7 +120,8 @@ async fn two_clients_on_one_date_fetch_every_shared_source_once() {
     assert_eq!(own["fetch"], "fetched");
     assert!(own["reused_from"].is_null());
     let html = issue(store.path(), "glp1_obesity", "report.html");
-    assert!(html.contains("reused from lai_weekly/2026-11-23"));
+    // minijinja escapes `/` in HTML.
+    assert!(html.contains("reused from lai_weekly&#x2f;2026-11-23"));
     assert!(html.contains("1 fetched · 0 not modified · 6 reused from another run · 0 failed"));
 
     // Reusing changes nothing in the newsletter: the same as glp1_obesity alone in a new store.

@@ -8,10 +8,10 @@
 //! differs per client (a PubMed term) is simply another key.
 //!
 //! Publishing is write then publish: the payload (the raw metadata and the normalized items)
-//! goes under a folder unique to the publishing execution, then a small pointer is created with
-//! a create-only write. The first publisher wins whole; a run that loses keeps its own copy for
-//! itself; nothing published is ever replaced, so two executions at the same moment cannot
-//! corrupt each other's objects.
+//! goes under a folder named after the publishing run and the payload's digest, then a small
+//! pointer is created with a create-only write. The first publisher wins whole; a run that
+//! loses keeps its own copy for itself; nothing published is ever replaced, so two executions
+//! at the same moment cannot corrupt each other's objects.
 
 use std::collections::BTreeMap;
 
@@ -148,21 +148,19 @@ pub async fn publish(
     if store.get(&pointer).await?.is_some() {
         return Ok(false);
     }
-    let attempt = format!(
-        "{}-{}-{:016x}",
-        run.client_id,
-        run.run_date,
-        fastrand::u64(..)
-    );
+    let meta_body = to_json_body("meta.json", meta)?;
+    // Named after the publishing run and the payload's digest: two executions that publish at
+    // once write different folders unless they write the very same bytes, and a run repeated
+    // writes the same objects again (deterministic keys).
+    let mut digest = Sha256::new();
+    digest.update(&meta_body);
+    digest.update(&items);
+    let mut hex = hex::encode(digest.finalize());
+    hex.truncate(16);
+    let attempt = format!("{}-{}-{hex}", run.client_id, run.run_date);
     let meta_key = keys::shared_payload(&shared.folder, &attempt, "meta.json");
     let normalized_key = keys::shared_payload(&shared.folder, &attempt, "normalized.jsonl");
-    store
-        .put(
-            &meta_key,
-            to_json_body(&meta_key, meta)?,
-            content_type::JSON,
-        )
-        .await?;
+    store.put(&meta_key, meta_body, content_type::JSON).await?;
     store
         .put(&normalized_key, items, content_type::JSON_LINES)
         .await?;

@@ -175,7 +175,7 @@ const CLIENTS: usize = 10;
 
 /// Client `n` of the 10: even ones are copies of lai_weekly, odd ones of glp1_obesity.
 fn client(n: usize) -> (String, &'static str) {
-    let base = if n % 2 == 0 {
+    let base = if n.is_multiple_of(2) {
         "lai_weekly"
     } else {
         "glp1_obesity"

@@ -76,3 +76,27 @@ impl ObjectStore for MemoryStore {
         format!("memory:{key}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_create_only_write_never_replaces_an_object() {
+        let store = MemoryStore::new();
+        assert!(
+            store
+                .put_if_absent("p.json", b"1".to_vec(), "a")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .put_if_absent("p.json", b"2".to_vec(), "b")
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.get("p.json").await.unwrap().unwrap(), b"1");
+        assert_eq!(store.content_type("p.json").as_deref(), Some("a"));
+    }
+}

@@ -200,6 +200,15 @@ impl ObjectStore for Recording {
         Ok(())
     }
 
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<bool> {
+        let created = self.inner.put_if_absent(key, body, content_type).await?;
+        // Only what this step created is its output; another run's publication is not.
+        if created && let Ok(mut w) = self.written.lock() {
+            w.push(format!("{}:{key}", self.area));
+        }
+        Ok(created)
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.inner.list(prefix).await
     }

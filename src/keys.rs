@@ -8,9 +8,32 @@ pub fn run_prefix(client_id: &str, run_date: NaiveDate) -> String {
 }
 
 /// What the last fetch of a source returned (validators and where its body is), so the next
-/// run can ask "changed since?" (conditional GET). Per source, shared by every client.
-pub fn source_state(source_id: &str) -> String {
-    format!("state/sources/{source_id}.json")
+/// run can ask "changed since?" (conditional GET). Per source and request (`fetch` is the
+/// digest of what makes a fetch identical, see `steps::shared`), shared by every client that
+/// asks the same.
+pub fn source_state(source_id: &str, fetch: &str) -> String {
+    format!("state/sources/{source_id}/{fetch}.json")
+}
+
+/// The folder of one shared fetch: source, request digest, run window
+/// (`shared/fetches/{source_id}/{fetch}/{first day}_{end day}`). Every run whose fetch has
+/// these three in common uses what the first one published here.
+pub fn shared_fetch(source_id: &str, fetch: &str, window: (NaiveDate, NaiveDate)) -> String {
+    format!(
+        "shared/fetches/{source_id}/{fetch}/{}_{}",
+        window.0, window.1
+    )
+}
+
+/// The pointer that publishes a shared fetch: created once, never replaced.
+pub fn shared_publication(shared: &str) -> String {
+    format!("{shared}/published.json")
+}
+
+/// A file of one publisher's payload: `attempt` names the publishing run and the payload's
+/// digest, so two executions publishing at once never write one object with different bytes.
+pub fn shared_payload(shared: &str, attempt: &str, file: &str) -> String {
+    format!("{shared}/{attempt}/{file}")
 }
 
 pub fn manifest(client_id: &str, run_date: NaiveDate) -> String {

@@ -142,6 +142,9 @@ impl Fetcher for NoFetching {
             self.0, request.url
         )))
     }
+    fn medium(&self) -> &'static str {
+        "none"
+    }
 }
 
 /// The Map concurrency of this deployment (read by plan, which hands it to the state machine).

@@ -1,6 +1,7 @@
 //! Many clients at once in one process: 20 copies of `lai_weekly` (only `client_id` differs) run
 //! concurrently through ONE set of ports (one store directory, one fetcher, one editor, one
-//! metrics sink), and each must produce exactly the newsletter a lone run produces.
+//! metrics sink), and each must produce exactly the newsletter a lone run produces; and 10
+//! clients made from the two fixture clients, each equal to its run alone in its own store.
 
 mod common;
 
@@ -138,7 +139,13 @@ async fn twenty_clients_run_concurrently_and_share_nothing_mutable() {
             let (a, b) = (&got.report[key], &reference.report[key]);
             assert!(!a.is_null(), "{client}: report.{key} missing");
             if key == "sources" {
-                // Per-source timings differ from run to run; everything else may not.
+                // The reference fetched every source; every other run reused its fetches.
+                for s in a.as_array().unwrap() {
+                    assert_eq!(s["fetch"], "reused", "{client}: {s}");
+                    assert_eq!(s["reused_from"], "lai_weekly/2026-11-23", "{client}: {s}");
+                }
+                // Per-source timings and how the fetch was had differ from run to run;
+                // everything else may not.
                 assert_eq!(
                     without_timings(a),
                     without_timings(b),
@@ -172,7 +179,7 @@ fn without_timings(sources: &serde_json::Value) -> serde_json::Value {
     let mut sources = sources.clone();
     for s in sources.as_array_mut().unwrap() {
         let s = s.as_object_mut().unwrap();
-        s.retain(|k, _| !k.ends_with("_ms"));
+        s.retain(|k, _| !k.ends_with("_ms") && k != "fetch" && k != "reused_from");
     }
     sources
 }

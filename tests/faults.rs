@@ -29,6 +29,9 @@ impl Fetcher for CapturesThenHttp {
             self.http.fetch(request).await
         }
     }
+    fn medium(&self) -> &'static str {
+        "captures-then-network"
+    }
 }
 
 /// One misbehaving server: /slow never answers, /error is a 500, /page is an HTML page, /huge

@@ -36,6 +36,14 @@ impl ObjectStore for FailOnce {
         }
         self.inner.put(key, body, ct).await
     }
+    async fn put_if_absent(
+        &self,
+        key: &str,
+        body: Vec<u8>,
+        ct: &str,
+    ) -> vectora_inbox::Result<bool> {
+        self.inner.put_if_absent(key, body, ct).await
+    }
     async fn list(&self, prefix: &str) -> vectora_inbox::Result<Vec<String>> {
         self.inner.list(prefix).await
     }
@@ -55,6 +63,9 @@ impl Fetcher for Counting {
     async fn fetch(&self, request: &FetchRequest) -> vectora_inbox::Result<FetchResponse> {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.inner.fetch(request).await
+    }
+    fn medium(&self) -> &'static str {
+        self.inner.medium()
     }
 }
 

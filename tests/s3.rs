@@ -88,6 +88,33 @@ async fn put_get_list_overwrite_and_missing_keys() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_only_write_publishes_once_and_never_replaces() {
+    let server = s3_server().await;
+    let bucket = server.bucket("vectora-data");
+    let store = store(&server, "s3://vectora-data/env");
+    let key = "shared/fetches/endpoints/0123/2026-11-16_2026-11-23/published.json";
+    assert!(
+        store
+            .put_if_absent(key, b"{\"first\":1}".to_vec(), "application/json")
+            .await
+            .unwrap()
+    );
+    // The second writer is told it lost (S3 answers 412 to If-None-Match: *), and the first
+    // object stands whole.
+    assert!(
+        !store
+            .put_if_absent(key, b"{\"second\":2}".to_vec(), "application/json")
+            .await
+            .unwrap()
+    );
+    assert_eq!(read(&bucket.join(format!("env/{key}"))), b"{\"first\":1}");
+    assert_eq!(
+        store.get(key).await.unwrap().unwrap(),
+        b"{\"first\":1}".to_vec()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_follows_continuation_pages() {
     let server = s3_server().await;
     server.bucket("vectora-data");

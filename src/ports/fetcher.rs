@@ -38,4 +38,7 @@ pub struct FetchResponse {
 #[async_trait]
 pub trait Fetcher: Send + Sync {
     async fn fetch(&self, request: &FetchRequest) -> Result<FetchResponse>;
+    /// Where the bytes come from (`network`, `captures`): part of what makes two fetches the
+    /// same, so a run on recorded captures never serves a live run, nor the reverse.
+    fn medium(&self) -> &'static str;
 }

@@ -13,6 +13,11 @@ pub trait ObjectStore: Send + Sync {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>>;
     /// Writes an object whole, replacing any previous version. Readers never see a partial write.
     async fn put(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<()>;
+    /// Writes an object only if none exists under `key` (create-only, S3's `If-None-Match: *`):
+    /// `Ok(true)` when this call created it, `Ok(false)` when another writer got there first,
+    /// whose object is left untouched. What concurrent executions publish through, so the
+    /// first one wins whole and none overwrites another's.
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<bool>;
     /// Every key starting with `prefix`, sorted.
     async fn list(&self, prefix: &str) -> Result<Vec<String>>;
     /// Where `key` lives, for messages (`fixtures/clients/lai_weekly.yaml`, `s3://b/k`).

@@ -198,6 +198,9 @@ mod tests {
             }
             Ok(())
         }
+        async fn put_if_absent(&self, key: &str, body: Vec<u8>, ct: &str) -> Result<bool> {
+            self.inner.put_if_absent(key, body, ct).await
+        }
         async fn list(&self, prefix: &str) -> Result<Vec<String>> {
             self.inner.list(prefix).await
         }

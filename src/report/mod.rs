@@ -34,6 +34,9 @@ pub struct RunReport {
     pub funnel: Funnel,
     #[serde(default)]
     pub sources: Vec<SourceRow>,
+    /// How the sources were had: fetched, not modified, reused from another run, failed.
+    #[serde(default)]
+    pub fetches: FetchCounts,
     /// The newsletter's sections as configured for this run, empty ones included.
     #[serde(default)]
     pub newsletter_sections: Vec<SectionRef>,
@@ -73,6 +76,16 @@ impl Funnel {
     }
 }
 
+/// The run's sources by how they were had. `reused` ones cost no request: another run of the
+/// same window fetched the same request and published it (`steps::shared`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchCounts {
+    pub fetched: usize,
+    pub not_modified: usize,
+    pub reused: usize,
+    pub failed: usize,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SourceRow {
     pub source_id: String,
@@ -92,6 +105,12 @@ pub struct SourceRow {
     pub error: Option<String>,
     #[serde(default)]
     pub cause: Option<String>,
+    /// `fetched`, `not_modified` or `reused`; none when the fetch failed.
+    #[serde(default)]
+    pub fetch: Option<String>,
+    /// The run whose fetch was reused (`lai_weekly/2026-11-23`).
+    #[serde(default)]
+    pub reused_from: Option<String>,
     #[serde(default)]
     pub fetch_ms: Option<u64>,
     #[serde(default)]

@@ -255,6 +255,10 @@ impl Fetcher for HttpFetcher {
             }
         }
     }
+
+    fn medium(&self) -> &'static str {
+        "network"
+    }
 }
 
 /// A failed attempt: its message and whether a retry could help.

@@ -46,4 +46,8 @@ impl Fetcher for CaptureFetcher {
             last_modified: None,
         })
     }
+
+    fn medium(&self) -> &'static str {
+        "captures"
+    }
 }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::fetch::FetchOutcome;
 use super::generate_section::GenerateOutput;
 use super::match_items::{Excluded, MatchOutput, SourceOutcome, SourceStatus};
 use super::score::ScoreOutput;
@@ -18,6 +19,7 @@ use crate::ports::Ports;
 use crate::ports::metrics::Metric;
 use crate::ports::store::content_type;
 use crate::render::{self, Entry, Newsletter, Scope, ScopeList, ScopeSource, Section, TldrLine};
+use crate::report::FetchCounts;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +76,7 @@ struct Report<'a> {
     status: RunStatus,
     notice: Option<String>,
     funnel: Funnel,
+    fetches: FetchCounts,
     sources: Vec<SourceReport>,
     /// The newsletter's sections as configured, empty ones included (the trends need them).
     newsletter_sections: Vec<crate::report::SectionRef>,
@@ -125,6 +128,8 @@ struct SourceReport {
     warnings_total: usize,
     error: Option<String>,
     cause: Option<String>,
+    fetch: Option<FetchOutcome>,
+    reused_from: Option<String>,
     fetch_ms: Option<u64>,
     normalize_ms: Option<u64>,
 }
@@ -283,6 +288,7 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
             items_relevant: input.score.items_relevant,
             items_selected,
         },
+        fetches: fetch_counts(&input.sources),
         sources: input
             .sources
             .iter()
@@ -407,6 +413,19 @@ pub async fn run(ports: &Ports, input: AssembleInput) -> Result<RunSummary> {
     })
 }
 
+fn fetch_counts(sources: &[SourceOutcome]) -> FetchCounts {
+    let mut counts = FetchCounts::default();
+    for s in sources {
+        match s.fetch.as_ref().map(|f| f.outcome) {
+            Some(FetchOutcome::Fetched) => counts.fetched += 1,
+            Some(FetchOutcome::NotModified) => counts.not_modified += 1,
+            Some(FetchOutcome::Reused) => counts.reused += 1,
+            None => counts.failed += 1,
+        }
+    }
+    counts
+}
+
 fn source_report(bundle: &ClientBundle, s: &SourceOutcome) -> SourceReport {
     let def = bundle.source(&s.source_id);
     SourceReport {
@@ -430,6 +449,8 @@ fn source_report(bundle: &ClientBundle, s: &SourceOutcome) -> SourceReport {
         warnings_total: s.normalize.as_ref().map_or(0, |n| n.warnings_total),
         error: s.error.clone(),
         cause: s.cause.clone(),
+        fetch: s.fetch.as_ref().map(|f| f.outcome),
+        reused_from: s.fetch.as_ref().and_then(|f| f.reused_from.clone()),
         fetch_ms: s.fetch.as_ref().map(|f| f.elapsed_ms),
         normalize_ms: s.normalize.as_ref().map(|n| n.elapsed_ms),
     }

@@ -5,11 +5,16 @@
 //! `next_page` selector) and, optionally, each item's article page. PubMed is an `esearch` for
 //! the run's window, then `efetch` batches. Every document is stored under
 //! `runs/{client}/{date}/raw/` and listed in `raw/{source_id}.meta.json`.
+//!
+//! Before any of that, the source's shared fetch is looked up (`steps::shared`): when another
+//! run of the same window already fetched the same request, its documents are reused and
+//! nothing goes over the network.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{RunContext, SourceTask, elapsed_ms, put_json};
+use super::shared::{self, SharedFetch};
+use super::{RunContext, SourceTask, elapsed_ms, get_json, put_json};
 use crate::config::SourceKind;
 use crate::error::{Error, Result};
 use crate::keys;
@@ -39,6 +44,22 @@ pub struct FetchOutput {
     pub bytes: usize,
     pub warnings: Vec<String>,
     pub elapsed_ms: u64,
+    /// Fetched now, not modified since the copy held (conditional GET), or reused from
+    /// another run's fetch of the same request and window.
+    #[serde(default)]
+    pub outcome: FetchOutcome,
+    /// The run whose fetch was reused (`lai_weekly/2026-11-23`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_from: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchOutcome {
+    #[default]
+    Fetched,
+    NotModified,
+    Reused,
 }
 
 /// What a stored document is to its source.
@@ -72,7 +93,7 @@ pub struct RawDoc {
     pub item_id: Option<String>,
 }
 
-/// `state/sources/{source_id}.json`: the validators of the last fetched copy and its key.
+/// `state/sources/{source_id}/{request}.json`: the validators of the last fetched copy and its key.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct SourceState {
     etag: Option<String>,
@@ -89,38 +110,72 @@ pub struct RawMeta {
     pub documents: Vec<RawDoc>,
     /// What could not be fetched without failing the source (an article page, page 2).
     pub warnings: Vec<String>,
+    /// Where this fetch is shared with other runs, and the publication reused, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared: Option<SharedFetch>,
 }
 
 pub async fn run(ports: &Ports, input: FetchInput) -> Result<FetchOutput> {
     let started = ports.clock.now();
     let FetchInput { run, source } = input;
-    let mut fetched = Fetched {
-        ports,
-        run: &run,
-        source: &source,
-        meta: RawMeta {
-            source_id: source.source_id.clone(),
-            kind: source.kind,
-            documents: Vec::new(),
-            warnings: Vec::new(),
-        },
+    let data = ports.stores.data.as_ref();
+    let folder = shared::folder(&run, &source, ports.fetcher.medium());
+    let (meta, outcome) = match shared::find(data, &folder, &run).await? {
+        Some(publication) => {
+            let mut meta: RawMeta = get_json(
+                data,
+                &publication.meta_key,
+                "the shared fetch it points to is gone: delete its published.json to fetch again",
+            )
+            .await?;
+            meta.shared = Some(SharedFetch {
+                folder,
+                reused: Some(publication),
+            });
+            (meta, FetchOutcome::Reused)
+        }
+        None => {
+            let mut fetched = Fetched {
+                ports,
+                run: &run,
+                source: &source,
+                request: shared::request_digest(&source, ports.fetcher.medium()),
+                outcome: FetchOutcome::Fetched,
+                meta: RawMeta {
+                    source_id: source.source_id.clone(),
+                    kind: source.kind,
+                    documents: Vec::new(),
+                    warnings: Vec::new(),
+                    shared: Some(SharedFetch {
+                        folder,
+                        reused: None,
+                    }),
+                },
+            };
+            match source.kind {
+                SourceKind::Feed => fetched.feed().await?,
+                SourceKind::Html => fetched.html().await?,
+                SourceKind::Pubmed => fetched.pubmed().await?,
+            }
+            (fetched.meta, fetched.outcome)
+        }
     };
-    match source.kind {
-        SourceKind::Feed => fetched.feed().await?,
-        SourceKind::Html => fetched.html().await?,
-        SourceKind::Pubmed => fetched.pubmed().await?,
-    }
     let meta_key = keys::raw_meta(&run.client_id, run.run_date, &source.source_id);
-    put_json(ports.stores.data.as_ref(), &meta_key, &fetched.meta).await?;
-    let meta = fetched.meta;
+    put_json(data, &meta_key, &meta).await?;
     Ok(FetchOutput {
         source_id: source.source_id,
         meta_key,
         documents: meta.documents.len(),
         http_status: meta.documents.first().map_or(0, |d| d.status),
         bytes: meta.documents.iter().map(|d| d.bytes).sum(),
+        reused_from: meta
+            .shared
+            .as_ref()
+            .and_then(|s| s.reused.as_ref())
+            .map(|p| p.run()),
         warnings: meta.warnings,
         elapsed_ms: elapsed_ms(ports, started),
+        outcome,
     })
 }
 
@@ -128,6 +183,9 @@ struct Fetched<'a> {
     ports: &'a Ports,
     run: &'a RunContext,
     source: &'a SourceTask,
+    /// The request digest: validators are kept per source and request.
+    request: String,
+    outcome: FetchOutcome,
     meta: RawMeta,
 }
 
@@ -166,7 +224,7 @@ impl Fetched<'_> {
     async fn feed(&mut self) -> Result<()> {
         let source = self.source;
         let data = self.ports.stores.data.as_ref();
-        let state_key = keys::source_state(&source.source_id);
+        let state_key = keys::source_state(&source.source_id, &self.request);
         let previous: Option<SourceState> = match data.get(&state_key).await? {
             Some(bytes) => serde_json::from_slice(&bytes).ok(),
             None => None,
@@ -200,6 +258,7 @@ impl Fetched<'_> {
             ));
             response.body = body;
             response.content_type = p.content_type.clone();
+            self.outcome = FetchOutcome::NotModified;
         }
         let ext = extension(response.content_type.as_deref(), &response.body);
         let key = keys::raw(

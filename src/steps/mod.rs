@@ -12,6 +12,7 @@ pub mod match_items;
 pub mod normalize;
 pub mod plan;
 pub mod score;
+pub mod shared;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use futures::future::BoxFuture;
@@ -203,10 +204,17 @@ pub(crate) async fn put_json<T: Serialize>(
     key: &str,
     value: &T,
 ) -> Result<()> {
+    store
+        .put(key, to_json_body(key, value)?, content_type::JSON)
+        .await
+}
+
+/// The bytes `put_json` stores for `value` (pretty JSON and a final newline).
+pub(crate) fn to_json_body<T: Serialize>(key: &str, value: &T) -> Result<Vec<u8>> {
     let mut body = serde_json::to_vec_pretty(value)
         .map_err(|e| Error::Internal(format!("serializing {key}: {e}")))?;
     body.push(b'\n');
-    store.put(key, body, content_type::JSON).await
+    Ok(body)
 }
 
 pub(crate) async fn get_json<T: DeserializeOwned>(
@@ -227,13 +235,20 @@ pub(crate) async fn put_jsonl<T: Serialize>(
     key: &str,
     values: &[T],
 ) -> Result<()> {
+    store
+        .put(key, to_jsonl_body(key, values)?, content_type::JSON_LINES)
+        .await
+}
+
+/// The bytes `put_jsonl` stores for `values` (one JSON object a line).
+pub(crate) fn to_jsonl_body<T: Serialize>(key: &str, values: &[T]) -> Result<Vec<u8>> {
     let mut body = Vec::new();
     for v in values {
         serde_json::to_writer(&mut body, v)
             .map_err(|e| Error::Internal(format!("serializing {key}: {e}")))?;
         body.push(b'\n');
     }
-    store.put(key, body, content_type::JSON_LINES).await
+    Ok(body)
 }
 
 pub(crate) async fn get_jsonl<T: DeserializeOwned>(

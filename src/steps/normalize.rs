@@ -1,11 +1,15 @@
 //! `normalize`: one source's stored documents → normalized items as JSON lines.
+//!
+//! A run that fetched publishes its items for the other runs of the window (`steps::shared`);
+//! a run that reused another's fetch copies that run's items instead of parsing again.
 
 use std::collections::{BTreeMap, HashMap};
 
 use serde::{Deserialize, Serialize};
 
 use super::fetch::{DocRole, RawDoc, RawMeta};
-use super::{RunContext, SourceTask, elapsed_ms, get_json, put_jsonl};
+use super::shared::{self, Normalized};
+use super::{RunContext, SourceTask, elapsed_ms, get_json, to_jsonl_body};
 use crate::config::SourceKind;
 use crate::error::{Error, Result};
 use crate::keys;
@@ -42,6 +46,32 @@ pub async fn run(ports: &Ports, input: NormalizeInput) -> Result<NormalizeOutput
     let meta_key = keys::raw_meta(&run.client_id, run.run_date, &source.source_id);
     let meta: RawMeta =
         get_json(store, &meta_key, "run the fetch step for this source first").await?;
+    let normalized_key = keys::normalized(&run.client_id, run.run_date, &source.source_id);
+    if let Some(publication) = meta.shared.as_ref().and_then(|s| s.reused.as_ref()) {
+        let items = store
+            .get(&publication.normalized_key)
+            .await?
+            .ok_or_else(|| Error::MissingObject {
+                key: store.locate(&publication.normalized_key),
+                hint: format!(
+                    "the shared fetch of {} is gone: run the fetch step for this source again",
+                    source.source_id
+                ),
+            })?;
+        store
+            .put(
+                &normalized_key,
+                items,
+                crate::ports::store::content_type::JSON_LINES,
+            )
+            .await?;
+        return Ok(output(
+            source.source_id,
+            normalized_key,
+            publication.normalize.clone(),
+            elapsed_ms(ports, started),
+        ));
+    }
     let mut parsed = match meta.kind {
         SourceKind::Feed => {
             let doc = first_doc(&meta, DocRole::Feed)?;
@@ -64,8 +94,14 @@ pub async fn run(ports: &Ports, input: NormalizeInput) -> Result<NormalizeOutput
     // Whatever the format, nothing unbounded or unsafe goes further (feeds are bounded by
     // `normalize::parse` already; bounding twice changes nothing).
     parsed.items.iter_mut().for_each(normalize::bound);
-    let normalized_key = keys::normalized(&run.client_id, run.run_date, &source.source_id);
-    put_jsonl(store, &normalized_key, &parsed.items).await?;
+    let body = to_jsonl_body(&normalized_key, &parsed.items)?;
+    store
+        .put(
+            &normalized_key,
+            body.clone(),
+            crate::ports::store::content_type::JSON_LINES,
+        )
+        .await?;
     let mut dates: BTreeMap<String, usize> = BTreeMap::new();
     for item in &parsed.items {
         let name = serde_json::to_value(item.date_source)
@@ -73,9 +109,7 @@ pub async fn run(ports: &Ports, input: NormalizeInput) -> Result<NormalizeOutput
             .and_then(|v| v.as_str().map(str::to_string));
         *dates.entry(name.unwrap_or_default()).or_default() += 1;
     }
-    Ok(NormalizeOutput {
-        source_id: source.source_id,
-        normalized_key,
+    let normalized = Normalized {
         items: parsed.items.len(),
         dates,
         warnings_total: parsed.warnings.len(),
@@ -84,8 +118,34 @@ pub async fn run(ports: &Ports, input: NormalizeInput) -> Result<NormalizeOutput
             .into_iter()
             .take(MAX_WARNINGS_RETURNED)
             .collect(),
-        elapsed_ms: elapsed_ms(ports, started),
-    })
+    };
+    if let Some(share) = &meta.shared {
+        // Whether this run or another published first, this run goes on with its own items.
+        shared::publish(store, &run, share, &meta, body, normalized.clone()).await?;
+    }
+    Ok(output(
+        source.source_id,
+        normalized_key,
+        normalized,
+        elapsed_ms(ports, started),
+    ))
+}
+
+fn output(
+    source_id: String,
+    normalized_key: String,
+    n: Normalized,
+    elapsed_ms: u64,
+) -> NormalizeOutput {
+    NormalizeOutput {
+        source_id,
+        normalized_key,
+        items: n.items,
+        dates: n.dates,
+        warnings: n.warnings,
+        warnings_total: n.warnings_total,
+        elapsed_ms,
+    }
 }
 
 fn origin<'a>(source: &'a SourceTask, doc: &'a RawDoc) -> Origin<'a> {

@@ -39,6 +39,26 @@ fn io_error(op: &'static str, key: &str, e: std::io::Error) -> Error {
     }
 }
 
+/// Writes `body` to a temp file beside `path`, unique per writer so two concurrent writers of
+/// one key never share one.
+async fn write_temp(path: &Path, body: &[u8]) -> Result<PathBuf> {
+    let shown = path.display().to_string();
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| io_error("put", &shown, e))?;
+    }
+    let tmp = path.with_extension(format!(
+        "{}.{}.tmp",
+        path.extension().and_then(|e| e.to_str()).unwrap_or(""),
+        fastrand::u64(..)
+    ));
+    tokio::fs::write(&tmp, body)
+        .await
+        .map_err(|e| io_error("put", &shown, e))?;
+    Ok(tmp)
+}
+
 #[async_trait]
 impl ObjectStore for LocalDirStore {
     async fn get(&self, key: &str) -> Result<Option<Vec<u8>>> {
@@ -57,23 +77,25 @@ impl ObjectStore for LocalDirStore {
     async fn put(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<()> {
         let path = self.path(key)?;
         let shown = path.display().to_string();
-        if let Some(parent) = path.parent() {
-            tokio::fs::create_dir_all(parent)
-                .await
-                .map_err(|e| io_error("put", &shown, e))?;
-        }
-        // Unique per writer, so two concurrent writers of one key never share a temp file.
-        let tmp = path.with_extension(format!(
-            "{}.{}.tmp",
-            path.extension().and_then(|e| e.to_str()).unwrap_or(""),
-            fastrand::u64(..)
-        ));
-        tokio::fs::write(&tmp, &body)
-            .await
-            .map_err(|e| io_error("put", &shown, e))?;
+        let tmp = write_temp(&path, &body).await?;
         tokio::fs::rename(&tmp, &path)
             .await
             .map_err(|e| io_error("put", &shown, e))
+    }
+
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>, _content_type: &str) -> Result<bool> {
+        let path = self.path(key)?;
+        let shown = path.display().to_string();
+        let tmp = write_temp(&path, &body).await?;
+        // A hard link is created whole or not at all, and never replaces an existing file
+        // (unlike rename): the create-only write, without a reader ever seeing half of it.
+        let linked = tokio::fs::hard_link(&tmp, &path).await;
+        let _ = tokio::fs::remove_file(&tmp).await;
+        match linked {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(io_error("put", &shown, e)),
+        }
     }
 
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -161,6 +183,59 @@ mod tests {
                 "runs/c/2026-11-23/a.json".to_string(),
                 "runs/c/2026-11-23/b/c.json".to_string()
             ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_create_only_write_never_replaces_an_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalDirStore::new(dir.path());
+        let key = "shared/fetches/s/r/w/published.json";
+        assert!(
+            store
+                .put_if_absent(key, b"first".to_vec(), "x")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .put_if_absent(key, b"second".to_vec(), "x")
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.get(key).await.unwrap().unwrap(), b"first");
+        // No temp file is left behind by the write that lost.
+        assert_eq!(store.list("shared/").await.unwrap(), vec![key.to_string()]);
+        let leftovers = std::fs::read_dir(dir.path().join("shared/fetches/s/r/w"))
+            .unwrap()
+            .count();
+        assert_eq!(leftovers, 1);
+    }
+
+    #[tokio::test]
+    async fn concurrent_create_only_writes_have_one_winner() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(LocalDirStore::new(dir.path()));
+        let tasks: Vec<_> = (0..8u8)
+            .map(|n| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .put_if_absent("p.json", vec![n; 4096], "x")
+                        .await
+                        .unwrap()
+                        .then_some(n)
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for t in tasks {
+            winners.extend(t.await.unwrap());
+        }
+        assert_eq!(winners.len(), 1, "exactly one writer creates the object");
+        assert_eq!(
+            store.get("p.json").await.unwrap().unwrap(),
+            vec![winners[0]; 4096]
         );
     }
 

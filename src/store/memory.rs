@@ -50,6 +50,17 @@ impl ObjectStore for MemoryStore {
         Ok(())
     }
 
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<bool> {
+        check_key(key)?;
+        // One lock for the check and the insert: no writer slips in between.
+        let mut objects = self.objects.lock().expect("store lock");
+        if objects.contains_key(key) {
+            return Ok(false);
+        }
+        objects.insert(key.to_string(), (body, content_type.to_string()));
+        Ok(true)
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         Ok(self
             .objects
@@ -63,5 +74,29 @@ impl ObjectStore for MemoryStore {
 
     fn locate(&self, key: &str) -> String {
         format!("memory:{key}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_create_only_write_never_replaces_an_object() {
+        let store = MemoryStore::new();
+        assert!(
+            store
+                .put_if_absent("p.json", b"1".to_vec(), "a")
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .put_if_absent("p.json", b"2".to_vec(), "b")
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.get("p.json").await.unwrap().unwrap(), b"1");
+        assert_eq!(store.content_type("p.json").as_deref(), Some("a"));
     }
 }

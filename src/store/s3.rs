@@ -194,6 +194,42 @@ impl ObjectStore for S3Store {
         Ok(())
     }
 
+    async fn put_if_absent(&self, key: &str, body: Vec<u8>, content_type: &str) -> Result<bool> {
+        let full = self.key(key)?;
+        let sent = self
+            .client
+            .put_object()
+            .bucket(&self.location.bucket)
+            .key(&full)
+            .content_type(content_type)
+            .if_none_match("*")
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        match sent {
+            Ok(_) => Ok(true),
+            Err(e) => {
+                // 412: the object exists. 409: another conditional write of the key is in
+                // flight (S3 documents it for concurrent If-None-Match writes): either way
+                // another writer publishes, and its object stands.
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                let code = e.as_service_error().and_then(|s| {
+                    aws_sdk_s3::error::ProvideErrorMetadata::code(s).map(str::to_string)
+                });
+                if matches!(status, Some(412 | 409))
+                    || matches!(
+                        code.as_deref(),
+                        Some("PreconditionFailed" | "ConditionalRequestConflict")
+                    )
+                {
+                    Ok(false)
+                } else {
+                    Err(self.failure("PutObject", &full, e))
+                }
+            }
+        }
+    }
+
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         let full = format!("{}{prefix}", self.location.prefix);
         let mut pages = self

@@ -38,6 +38,9 @@ impl ObjectStore for UnsetStore {
     async fn put(&self, key: &str, _body: Vec<u8>, _content_type: &str) -> Result<()> {
         Err(self.refuse(key))
     }
+    async fn put_if_absent(&self, key: &str, _body: Vec<u8>, _content_type: &str) -> Result<bool> {
+        Err(self.refuse(key))
+    }
     async fn list(&self, prefix: &str) -> Result<Vec<String>> {
         Err(self.refuse(prefix))
     }

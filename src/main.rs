@@ -170,6 +170,53 @@ enum AwsCommand {
     },
     /// Re-run a failed execution from the states that failed (what the console's Redrive does).
     Redrive { execution_arn: String },
+    /// Read the account an environment is about to be deployed to and refuse what would fail
+    /// there (Lambda concurrency, Bedrock access and quotas, SES, SSM, bucket names, alarms).
+    /// Exits 1 on any blocking finding.
+    Preflight {
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        #[arg(long, value_enum, default_value_t = FindingsFormat::Text)]
+        format: FindingsFormat,
+    },
+    /// Deploy one packaged template (from `sam package`) to an environment, after its
+    /// preflight passed: the file given, or exactly what `--from` runs.
+    Promote {
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// The environment whose recorded artifact is deployed.
+        #[arg(long, conflicts_with = "template_file", required_unless_present = "template_file")]
+        from: Option<String>,
+        /// A packaged template (`sam package --output-template-file`), for the first environment.
+        #[arg(long)]
+        template_file: Option<PathBuf>,
+        /// Where each environment's deployed artifact is recorded.
+        #[arg(long, default_value = "infra/.releases")]
+        records: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct DeploymentArgs {
+    /// The environment (a table of --samconfig): dev, stage or prod. For promote, the target.
+    #[arg(long, visible_alias = "to")]
+    env: String,
+    /// Template parameters over the environment's samconfig ones (Key=Value …).
+    #[arg(long, num_args = 1..)]
+    parameter_overrides: Vec<String>,
+    /// The client bundle the stack will read (a directory or s3://bucket[/prefix]).
+    #[arg(long, default_value = "fixtures")]
+    config: PathBuf,
+    #[arg(long, default_value = "infra/samconfig.toml")]
+    samconfig: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FindingsFormat {
+    /// One line per finding, then the verdict.
+    Text,
+    /// The whole report as one JSON object.
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -327,6 +374,51 @@ async fn dispatch(command: Command) -> Result<()> {
 
 async fn aws(command: AwsCommand) -> Result<()> {
     use vectora_inbox::aws::sfn;
+    let command = match command {
+        AwsCommand::Preflight { deployment, format } => {
+            let report = preflight(&deployment).await?;
+            let text = match format {
+                FindingsFormat::Text => report.to_text(),
+                FindingsFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+            };
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            if !report.passed() {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+        AwsCommand::Promote {
+            deployment,
+            from,
+            template_file,
+            records,
+        } => {
+            use vectora_inbox::deploy::promote;
+            let source = match (&template_file, &from) {
+                (Some(file), _) => promote::Source::File(file),
+                (None, Some(env)) => promote::Source::Env(env),
+                (None, None) => bail!("give --from ENV or --template-file PACKAGED.yaml"),
+            };
+            let (template, sha256) = promote::artifact(source, &records)?;
+            let report = preflight(&deployment).await?;
+            eprint!("{}", report.to_text());
+            let samconfig = std::fs::canonicalize(&deployment.samconfig)
+                .with_context(|| format!("reading {}", deployment.samconfig.display()))?;
+            let release = promote::promote(
+                &template,
+                &sha256,
+                &samconfig,
+                &deployment.env,
+                &report,
+                &vectora_inbox::ports::command::ProcessRunner,
+                &records,
+            )
+            .await?;
+            println!("{}", serde_json::to_string(&release)?);
+            return Ok(());
+        }
+        other => other,
+    };
     let client = aws_sdk_sfn::Client::new(&vectora_inbox::aws::load_config().await);
     let mut out = std::io::stdout().lock();
     match command {
@@ -369,6 +461,9 @@ async fn aws(command: AwsCommand) -> Result<()> {
                 writeln!(out, "{}", serde_json::to_string(&execution)?)?;
             }
         }
+        AwsCommand::Preflight { .. } | AwsCommand::Promote { .. } => {
+            unreachable!("handled before the Step Functions client is made")
+        }
         AwsCommand::Redrive { execution_arn } => {
             let redriven_at = sfn::redrive(&client, &execution_arn).await?;
             writeln!(
@@ -379,6 +474,29 @@ async fn aws(command: AwsCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The environment's samconfig parameters under the command line's, its clients from
+/// `--config`, and the account (in the environment's region), checked.
+async fn preflight(args: &DeploymentArgs) -> Result<vectora_inbox::preflight::Report> {
+    use vectora_inbox::deploy::samconfig;
+    use vectora_inbox::preflight;
+    let file = args.samconfig.display().to_string();
+    let text = std::fs::read_to_string(&args.samconfig).with_context(|| format!("reading {file}"))?;
+    let env = samconfig::environment(&file, &text, &args.env)?;
+    let mut parameters = env.parameters;
+    parameters.extend(samconfig::parse_overrides("--parameter-overrides", &args.parameter_overrides)?);
+    let deployment = preflight::Deployment::new(&env.name, &env.stack_name, parameters);
+    let config_store = open_config(&args.config).await?;
+    let (clients, findings) = preflight::scheduled_clients(config_store.as_ref(), &deployment).await;
+    let region = env.region.as_deref().unwrap_or(vectora_inbox::aws::DEFAULT_REGION);
+    // The environment's region, whatever AWS_REGION says: its account is the one to read.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .load()
+        .await;
+    let account = vectora_inbox::aws::account::account(&sdk);
+    Ok(preflight::run(&deployment, &clients, findings, &account).await)
 }
 
 /// The configuration store `--config` names: a directory or `s3://bucket[/prefix]`.

@@ -257,3 +257,17 @@ impl AccountIdentity for Sts {
         Ok(out.account().unwrap_or_default().to_string())
     }
 }
+
+/// Every adapter, on one SDK configuration (the deployment's region).
+pub fn account(sdk: &aws_config::SdkConfig) -> crate::preflight::Account {
+    use std::sync::Arc;
+    crate::preflight::Account {
+        identity: Arc::new(Sts(aws_sdk_sts::Client::new(sdk))),
+        lambda: Arc::new(LambdaSettings(aws_sdk_lambda::Client::new(sdk))),
+        bedrock: Arc::new(Bedrock(aws_sdk_bedrock::Client::new(sdk))),
+        quotas: Arc::new(ServiceQuotas(aws_sdk_servicequotas::Client::new(sdk))),
+        ses: Arc::new(Ses(aws_sdk_sesv2::Client::new(sdk))),
+        parameters: Arc::new(Ssm(aws_sdk_ssm::Client::new(sdk))),
+        buckets: Arc::new(S3Buckets(aws_sdk_s3::Client::new(sdk))),
+    }
+}

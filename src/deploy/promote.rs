@@ -91,7 +91,6 @@ pub fn deploy_command(template: &Path, samconfig: &Path, env: &str) -> Vec<Strin
         samconfig.display().to_string(),
         "--config-env".into(),
         env.into(),
-        "--no-fail-on-empty-changeset".into(),
     ]
 }
 

@@ -231,7 +231,7 @@ pub async fn bedrock(
                 &check,
                 format!("Service Quotas for bedrock, looking for \"Cross-Region … {kind} per minute for {model_name}\""),
                 "no such quota found: the clients' need cannot be checked".into(),
-                format!("look the quota up in the Service Quotas console (Amazon Bedrock) and compare it with what the scheduled clients need"),
+                "look the quota up in the Service Quotas console (Amazon Bedrock) and compare it with what the scheduled clients need",
             ));
             continue;
         };

@@ -185,7 +185,11 @@ enum AwsCommand {
         #[command(flatten)]
         deployment: DeploymentArgs,
         /// The environment whose recorded artifact is deployed.
-        #[arg(long, conflicts_with = "template_file", required_unless_present = "template_file")]
+        #[arg(
+            long,
+            conflicts_with = "template_file",
+            required_unless_present = "template_file"
+        )]
         from: Option<String>,
         /// A packaged template (`sam package --output-template-file`), for the first environment.
         #[arg(long)]
@@ -482,14 +486,22 @@ async fn preflight(args: &DeploymentArgs) -> Result<vectora_inbox::preflight::Re
     use vectora_inbox::deploy::samconfig;
     use vectora_inbox::preflight;
     let file = args.samconfig.display().to_string();
-    let text = std::fs::read_to_string(&args.samconfig).with_context(|| format!("reading {file}"))?;
+    let text =
+        std::fs::read_to_string(&args.samconfig).with_context(|| format!("reading {file}"))?;
     let env = samconfig::environment(&file, &text, &args.env)?;
     let mut parameters = env.parameters;
-    parameters.extend(samconfig::parse_overrides("--parameter-overrides", &args.parameter_overrides)?);
+    parameters.extend(samconfig::parse_overrides(
+        "--parameter-overrides",
+        &args.parameter_overrides,
+    )?);
     let deployment = preflight::Deployment::new(&env.name, &env.stack_name, parameters);
     let config_store = open_config(&args.config).await?;
-    let (clients, findings) = preflight::scheduled_clients(config_store.as_ref(), &deployment).await;
-    let region = env.region.as_deref().unwrap_or(vectora_inbox::aws::DEFAULT_REGION);
+    let (clients, findings) =
+        preflight::scheduled_clients(config_store.as_ref(), &deployment).await;
+    let region = env
+        .region
+        .as_deref()
+        .unwrap_or(vectora_inbox::aws::DEFAULT_REGION);
     // The environment's region, whatever AWS_REGION says: its account is the one to read.
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_string()))

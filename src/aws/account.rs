@@ -17,7 +17,12 @@ use crate::ports::account::{
     LambdaConcurrency, ModelAccess, Parameters, Quota, SesAccount,
 };
 
-fn failed<E>(call: &str, target: &str, permission: &str, e: SdkError<E, HttpResponse>) -> crate::Error
+fn failed<E>(
+    call: &str,
+    target: &str,
+    permission: &str,
+    e: SdkError<E, HttpResponse>,
+) -> crate::Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -41,12 +46,14 @@ pub struct LambdaSettings(pub aws_sdk_lambda::Client);
 #[async_trait]
 impl LambdaAccount for LambdaSettings {
     async fn concurrency(&self) -> Result<LambdaConcurrency> {
-        let out = self
-            .0
-            .get_account_settings()
-            .send()
-            .await
-            .map_err(|e| failed("Lambda GetAccountSettings", "", "lambda:GetAccountSettings", e))?;
+        let out = self.0.get_account_settings().send().await.map_err(|e| {
+            failed(
+                "Lambda GetAccountSettings",
+                "",
+                "lambda:GetAccountSettings",
+                e,
+            )
+        })?;
         let limit = out.account_limit();
         let quota = limit.map(|l| l.concurrent_executions()).unwrap_or(0);
         Ok(LambdaConcurrency {

@@ -81,8 +81,8 @@ pub fn parse_overrides(what: &str, pairs: &[String]) -> Result<BTreeMap<String, 
 
 /// The environment `env` of the samconfig text read from `file`.
 pub fn environment(file: &str, text: &str, env: &str) -> Result<Environment> {
-    let parsed: File = toml::from_str(text)
-        .map_err(|e| Error::config(file, "-", format!("not TOML: {e}")))?;
+    let parsed: File =
+        toml::from_str(text).map_err(|e| Error::config(file, "-", format!("not TOML: {e}")))?;
     let known: Vec<&str> = parsed
         .envs
         .iter()

@@ -34,7 +34,11 @@ fn start_groups(clients: &[ScheduledClient]) -> Vec<(String, Vec<&ScheduledClien
 }
 
 fn ids(group: &[&ScheduledClient]) -> String {
-    group.iter().map(|c| c.id.as_str()).collect::<Vec<_>>().join(", ")
+    group
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub async fn lambda(
@@ -104,7 +108,10 @@ pub async fn lambda(
     let (room, room_words) = if reserved > 0 {
         (reserved, format!("the {reserved} each function reserves"))
     } else {
-        (unreserved, format!("the account's {unreserved} unreserved executions"))
+        (
+            unreserved,
+            format!("the account's {unreserved} unreserved executions"),
+        )
     };
     for (start, group) in start_groups(clients) {
         let demand = group.len() as i32 * per_run;
@@ -164,7 +171,13 @@ pub async fn bedrock(
                 "pick a profile `aws bedrock list-inference-profiles` lists in the deployment region, and pass it as BedrockModelId",
             )];
         }
-        Err(e) => return vec![unreadable("bedrock.profile", "Bedrock GetInferenceProfile", e)],
+        Err(e) => {
+            return vec![unreadable(
+                "bedrock.profile",
+                "Bedrock GetInferenceProfile",
+                e,
+            )];
+        }
     };
     let mut findings = Vec::new();
     let mut model_name = None;
@@ -293,7 +306,11 @@ pub async fn ses(
 ) -> Vec<Finding> {
     let mut senders: Vec<(String, String)> = clients
         .iter()
-        .filter_map(|c| c.sender.clone().map(|s| (s, format!("{}: delivery.from", c.id))))
+        .filter_map(|c| {
+            c.sender
+                .clone()
+                .map(|s| (s, format!("{}: delivery.from", c.id)))
+        })
         .collect();
     let parameter = deployment.param("SesIdentity");
     if !parameter.is_empty() {
@@ -301,7 +318,11 @@ pub async fn ses(
     }
     let recipients: Vec<(&str, &str)> = clients
         .iter()
-        .flat_map(|c| c.recipients.iter().map(move |r| (r.as_str(), c.id.as_str())))
+        .flat_map(|c| {
+            c.recipients
+                .iter()
+                .map(move |r| (r.as_str(), c.id.as_str()))
+        })
         .collect();
     if senders.is_empty() && recipients.is_empty() {
         return vec![Finding::ok(
@@ -392,7 +413,10 @@ pub async fn ssm(
         "" => {
             return vec![Finding::warning(
                 "ssm.ncbi-key",
-                format!("NcbiApiKeyParameterName is empty; PubMed followed by {}", pubmed.join(", ")),
+                format!(
+                    "NcbiApiKeyParameterName is empty; PubMed followed by {}",
+                    pubmed.join(", ")
+                ),
                 "no NCBI key: PubMed answers at 3 requests a second and throttles the fetch".into(),
                 "store a key (aws ssm put-parameter --type SecureString) and leave NcbiApiKeyParameterName at `default`",
             )];
@@ -409,8 +433,11 @@ pub async fn ssm(
         Ok(false) => vec![Finding::blocking(
             "ssm.ncbi-key",
             read,
-            "the parameter does not exist: fetch would fail every PubMed source with InvalidInput".into(),
-            format!("aws ssm put-parameter --name {name} --type SecureString --value YOUR_NCBI_KEY (or pass NcbiApiKeyParameterName= to run without a key)"),
+            "the parameter does not exist: fetch would fail every PubMed source with InvalidInput"
+                .into(),
+            format!(
+                "aws ssm put-parameter --name {name} --type SecureString --value YOUR_NCBI_KEY (or pass NcbiApiKeyParameterName= to run without a key)"
+            ),
         )],
         Err(e) => vec![unreadable("ssm.ncbi-key", &name, e)],
     }
@@ -462,9 +489,9 @@ pub fn schedules_and_alarms(deployment: &Deployment, clients: &[ScheduledClient]
     let mut findings = Vec::new();
     let email = deployment.param("AlarmEmail");
     let read = format!("AlarmEmail={email:?} in {}", deployment.env);
-    let well_formed = email
-        .split_once('@')
-        .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace));
+    let well_formed = email.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
+    });
     if email.is_empty() && deployment.env == "prod" {
         findings.push(Finding::warning(
             "alarms.email",

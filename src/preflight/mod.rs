@@ -128,7 +128,10 @@ impl Report {
 /// (`infra/template.yaml`; a test keeps the two in step) under the environment's samconfig
 /// overrides and the command line's.
 pub const TEMPLATE_DEFAULTS: &[(&str, &str)] = &[
-    ("BedrockModelId", "eu.anthropic.claude-sonnet-4-5-20250929-v1:0"),
+    (
+        "BedrockModelId",
+        "eu.anthropic.claude-sonnet-4-5-20250929-v1:0",
+    ),
     ("Editor", "bedrock"),
     ("NcbiApiKeyParameterName", "default"),
     ("ReservedConcurrency", "0"),
@@ -226,7 +229,12 @@ pub async fn run(
     findings.extend(checks::ses(deployment, clients, account.ses.as_ref()).await);
     findings.extend(checks::ssm(deployment, clients, account.parameters.as_ref()).await);
     findings.extend(
-        checks::buckets(deployment, account.identity.as_ref(), account.buckets.as_ref()).await,
+        checks::buckets(
+            deployment,
+            account.identity.as_ref(),
+            account.buckets.as_ref(),
+        )
+        .await,
     );
     findings.extend(checks::schedules_and_alarms(deployment, clients));
     Report::new(deployment, findings)

@@ -380,7 +380,7 @@ async fn aws(command: AwsCommand) -> Result<()> {
     use vectora_inbox::aws::sfn;
     let command = match command {
         AwsCommand::Preflight { deployment, format } => {
-            let report = preflight(&deployment).await?;
+            let (report, _) = preflight(&deployment).await?;
             let text = match format {
                 FindingsFormat::Text => report.to_text(),
                 FindingsFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
@@ -404,7 +404,7 @@ async fn aws(command: AwsCommand) -> Result<()> {
                 (None, None) => bail!("give --from ENV or --template-file PACKAGED.yaml"),
             };
             let (template, sha256) = promote::artifact(source, &records)?;
-            let report = preflight(&deployment).await?;
+            let (report, target) = preflight(&deployment).await?;
             eprint!("{}", report.to_text());
             let samconfig = std::fs::canonicalize(&deployment.samconfig)
                 .with_context(|| format!("reading {}", deployment.samconfig.display()))?;
@@ -412,7 +412,7 @@ async fn aws(command: AwsCommand) -> Result<()> {
                 &template,
                 &sha256,
                 &samconfig,
-                &deployment.env,
+                &target,
                 &report,
                 &vectora_inbox::ports::command::ProcessRunner,
                 &records,
@@ -482,7 +482,12 @@ async fn aws(command: AwsCommand) -> Result<()> {
 
 /// The environment's samconfig parameters under the command line's, its clients from
 /// `--config`, and the account (in the environment's region), checked.
-async fn preflight(args: &DeploymentArgs) -> Result<vectora_inbox::preflight::Report> {
+async fn preflight(
+    args: &DeploymentArgs,
+) -> Result<(
+    vectora_inbox::preflight::Report,
+    vectora_inbox::preflight::Deployment,
+)> {
     use vectora_inbox::deploy::samconfig;
     use vectora_inbox::preflight;
     let file = args.samconfig.display().to_string();
@@ -508,7 +513,8 @@ async fn preflight(args: &DeploymentArgs) -> Result<vectora_inbox::preflight::Re
         .load()
         .await;
     let account = vectora_inbox::aws::account::account(&sdk);
-    Ok(preflight::run(&deployment, &clients, findings, &account).await)
+    let report = preflight::run(&deployment, &clients, findings, &account).await;
+    Ok((report, deployment))
 }
 
 /// The configuration store `--config` names: a directory or `s3://bucket[/prefix]`.

@@ -711,9 +711,20 @@ async fn promote_deploys_the_artifact_stage_runs_to_prod_and_refuses_when_prefli
     let samconfig = Path::new("/repo/infra/samconfig.toml");
     let runner = Recorder::default();
     let passed = Report::new(&dev(&[]), Vec::new());
+    let stage = Deployment::new("stage", "vectora-inbox-stage", BTreeMap::new());
+    // prod with a command-line override, and SesIdentity, which only the preflight reads.
+    let prod = Deployment::new(
+        "prod",
+        "vectora-inbox-prod",
+        BTreeMap::from([
+            ("Env".to_string(), "prod".to_string()),
+            ("AlarmEmail".to_string(), "ops@vectora.example".to_string()),
+            ("SesIdentity".to_string(), "vectora.example".to_string()),
+        ]),
+    );
 
     let (file, sha) = promote::artifact(Source::File(&packaged), &records).unwrap();
-    promote::promote(&file, &sha, samconfig, "stage", &passed, &runner, &records)
+    promote::promote(&file, &sha, samconfig, &stage, &passed, &runner, &records)
         .await
         .unwrap();
     let (file, sha2) = promote::artifact(Source::Env("stage"), &records).unwrap();
@@ -732,7 +743,7 @@ async fn promote_deploys_the_artifact_stage_runs_to_prod_and_refuses_when_prefli
             "z",
         )],
     );
-    let err = promote::promote(&file, &sha2, samconfig, "prod", &failed, &runner, &records)
+    let err = promote::promote(&file, &sha2, samconfig, &prod, &failed, &runner, &records)
         .await
         .unwrap_err();
     assert!(
@@ -742,7 +753,7 @@ async fn promote_deploys_the_artifact_stage_runs_to_prod_and_refuses_when_prefli
     );
     assert_eq!(runner.0.lock().unwrap().len(), 1);
 
-    promote::promote(&file, &sha2, samconfig, "prod", &passed, &runner, &records)
+    promote::promote(&file, &sha2, samconfig, &prod, &passed, &runner, &records)
         .await
         .unwrap();
     let p = packaged.display();
@@ -753,7 +764,7 @@ async fn promote_deploys_the_artifact_stage_runs_to_prod_and_refuses_when_prefli
                 "sam deploy --template-file {p} --config-file /repo/infra/samconfig.toml --config-env stage"
             ),
             format!(
-                "sam deploy --template-file {p} --config-file /repo/infra/samconfig.toml --config-env prod"
+                "sam deploy --template-file {p} --config-file /repo/infra/samconfig.toml --config-env prod --parameter-overrides AlarmEmail=ops@vectora.example Env=prod"
             ),
         ]
     );

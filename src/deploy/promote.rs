@@ -4,6 +4,7 @@
 //! the very file recorded for it, checked by its sha256: the code tested in stage is the code
 //! that runs in prod.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -11,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::ports::command::CommandRunner;
-use crate::preflight::Report;
+use crate::preflight::{Deployment, Report};
 
 /// What an environment runs: the packaged template and its digest.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,9 +82,20 @@ pub fn artifact(source: Source<'_>, records: &Path) -> Result<(PathBuf, String)>
     }
 }
 
-/// The `sam deploy` command line for `env`.
-pub fn deploy_command(template: &Path, samconfig: &Path, env: &str) -> Vec<String> {
-    vec![
+/// Parameters the preflight reads that the template does not declare (yet): `sam deploy` would
+/// refuse them. `SesIdentity` joins the template with e-mail delivery (issue #12).
+pub const PREFLIGHT_ONLY: &[&str] = &["SesIdentity"];
+
+/// The `sam deploy` command line for `env`. `parameters` is the whole set the preflight judged
+/// (samconfig's, then the command line's): `--parameter-overrides` on the command line replaces
+/// samconfig's list rather than adding to it, so all of them are passed.
+pub fn deploy_command(
+    template: &Path,
+    samconfig: &Path,
+    env: &str,
+    parameters: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut args: Vec<String> = vec![
         "deploy".into(),
         "--template-file".into(),
         template.display().to_string(),
@@ -91,19 +103,31 @@ pub fn deploy_command(template: &Path, samconfig: &Path, env: &str) -> Vec<Strin
         samconfig.display().to_string(),
         "--config-env".into(),
         env.into(),
-    ]
+    ];
+    let overrides: Vec<String> = parameters
+        .iter()
+        .filter(|(k, _)| !PREFLIGHT_ONLY.contains(&k.as_str()))
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    if !overrides.is_empty() {
+        args.push("--parameter-overrides".into());
+        args.extend(overrides);
+    }
+    args
 }
 
-/// Deploys `template` to `to` when `preflight` passed, then records it. Returns the release.
+/// Deploys `template` to `deployment` when `preflight` passed, then records it. Returns the
+/// release.
 pub async fn promote(
     template: &Path,
     sha256: &str,
     samconfig: &Path,
-    to: &str,
+    deployment: &Deployment,
     preflight: &Report,
     runner: &dyn CommandRunner,
     records: &Path,
 ) -> Result<Release> {
+    let to = deployment.env.as_str();
     if !preflight.passed() {
         return Err(Error::config(
             samconfig.display().to_string(),
@@ -114,7 +138,7 @@ pub async fn promote(
             ),
         ));
     }
-    let args = deploy_command(template, samconfig, to);
+    let args = deploy_command(template, samconfig, to, &deployment.parameters);
     let code = runner.run("sam", &args).await?;
     if code != 0 {
         return Err(Error::Internal(format!(

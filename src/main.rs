@@ -198,6 +198,34 @@ enum AwsCommand {
         #[arg(long, default_value = "infra/.releases")]
         records: PathBuf,
     },
+    /// Run the canary client (`fixtures/canary/`, uploaded to the config bucket) on a deployed
+    /// stack and check it: execution status, newsletter object, published metrics, and that a
+    /// second start of the same run starts nothing. One line per check; exits 1 on any failure.
+    Smoke {
+        /// The environment (a table of --samconfig): its region and MetricsNamespace.
+        #[arg(long)]
+        env: String,
+        #[command(flatten)]
+        target: StateMachineArg,
+        /// The stack's newsletters area: s3://BUCKET (the stack output NewsletterBucketName).
+        #[arg(long)]
+        newsletters: String,
+        /// The canary's client id.
+        #[arg(long, default_value = vectora_inbox::deploy::smoke::CANARY_CLIENT)]
+        client: String,
+        /// Run date (YYYY-MM-DD): a date already smoked is checked, not started again.
+        /// Default: today (UTC).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Seconds to wait for the run to end.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+        /// Seconds between two status reads.
+        #[arg(long, default_value_t = 10)]
+        poll: u64,
+        #[arg(long, default_value = "infra/samconfig.toml")]
+        samconfig: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -421,6 +449,70 @@ async fn aws(command: AwsCommand) -> Result<()> {
             println!("{}", serde_json::to_string(&release)?);
             return Ok(());
         }
+        AwsCommand::Smoke {
+            env,
+            target,
+            newsletters,
+            client,
+            date,
+            timeout,
+            poll,
+            samconfig,
+        } => {
+            use vectora_inbox::deploy::{samconfig as sc, smoke};
+            if !config::is_valid_id(&client) {
+                bail!(
+                    "--client {client:?} is not a client id: expected lower-case letters, digits and _"
+                );
+            }
+            let file = samconfig.display().to_string();
+            let text =
+                std::fs::read_to_string(&samconfig).with_context(|| format!("reading {file}"))?;
+            let environment = sc::environment(&file, &text, &env)?;
+            let namespace = environment
+                .parameters
+                .get("MetricsNamespace")
+                .cloned()
+                .unwrap_or_else(|| {
+                    vectora_inbox::aws::cloudwatch::DEFAULT_METRICS_NAMESPACE.to_string()
+                });
+            // The environment's region unless AWS_REGION says otherwise (as the SDK chain does).
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            if std::env::var_os("AWS_REGION").is_none() {
+                if let Some(region) = environment.region.clone() {
+                    loader = loader.region(aws_config::Region::new(region));
+                }
+            }
+            let sdk = loader.load().await;
+            let sfn_client = aws_sdk_sfn::Client::new(&sdk);
+            let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
+            let newsletters_store = store::Opener::default()
+                .open("--newsletters", &newsletters)
+                .await?;
+            let report = smoke::run(
+                &smoke::Target {
+                    sfn: &sfn_client,
+                    cloudwatch: &cloudwatch,
+                    newsletters: newsletters_store.as_ref(),
+                    state_machine_arn: target.arn()?,
+                    namespace: &namespace,
+                },
+                &smoke::Plan {
+                    client_id: client,
+                    run_date: date.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+                    timeout: std::time::Duration::from_secs(timeout),
+                    poll: std::time::Duration::from_secs(poll),
+                },
+            )
+            .await;
+            std::io::stdout()
+                .lock()
+                .write_all(report.to_text().as_bytes())?;
+            if !report.passed() {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
         other => other,
     };
     let client = aws_sdk_sfn::Client::new(&vectora_inbox::aws::load_config().await);
@@ -465,7 +557,7 @@ async fn aws(command: AwsCommand) -> Result<()> {
                 writeln!(out, "{}", serde_json::to_string(&execution)?)?;
             }
         }
-        AwsCommand::Preflight { .. } | AwsCommand::Promote { .. } => {
+        AwsCommand::Preflight { .. } | AwsCommand::Promote { .. } | AwsCommand::Smoke { .. } => {
             unreachable!("handled before the Step Functions client is made")
         }
         AwsCommand::Redrive { execution_arn } => {

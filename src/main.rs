@@ -478,10 +478,10 @@ async fn aws(command: AwsCommand) -> Result<()> {
                 });
             // The environment's region unless AWS_REGION says otherwise (as the SDK chain does).
             let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-            if std::env::var_os("AWS_REGION").is_none() {
-                if let Some(region) = environment.region.clone() {
-                    loader = loader.region(aws_config::Region::new(region));
-                }
+            if std::env::var_os("AWS_REGION").is_none()
+                && let Some(region) = environment.region.clone()
+            {
+                loader = loader.region(aws_config::Region::new(region));
             }
             let sdk = loader.load().await;
             let sfn_client = aws_sdk_sfn::Client::new(&sdk);

@@ -170,6 +170,85 @@ enum AwsCommand {
     },
     /// Re-run a failed execution from the states that failed (what the console's Redrive does).
     Redrive { execution_arn: String },
+    /// Read the account an environment is about to be deployed to and refuse what would fail
+    /// there (Lambda concurrency, Bedrock access and quotas, SES, SSM, bucket names, alarms).
+    /// Exits 1 on any blocking finding.
+    Preflight {
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        #[arg(long, value_enum, default_value_t = FindingsFormat::Text)]
+        format: FindingsFormat,
+    },
+    /// Deploy one packaged template (from `sam package`) to an environment, after its
+    /// preflight passed: the file given, or exactly what `--from` runs.
+    Promote {
+        #[command(flatten)]
+        deployment: DeploymentArgs,
+        /// The environment whose recorded artifact is deployed.
+        #[arg(
+            long,
+            conflicts_with = "template_file",
+            required_unless_present = "template_file"
+        )]
+        from: Option<String>,
+        /// A packaged template (`sam package --output-template-file`), for the first environment.
+        #[arg(long)]
+        template_file: Option<PathBuf>,
+        /// Where each environment's deployed artifact is recorded.
+        #[arg(long, default_value = "infra/.releases")]
+        records: PathBuf,
+    },
+    /// Run the canary client (`fixtures/canary/`, uploaded to the config bucket) on a deployed
+    /// stack and check it: execution status, newsletter object, published metrics, and that a
+    /// second start of the same run starts nothing. One line per check; exits 1 on any failure.
+    Smoke {
+        /// The environment (a table of --samconfig): its region and MetricsNamespace.
+        #[arg(long)]
+        env: String,
+        #[command(flatten)]
+        target: StateMachineArg,
+        /// The stack's newsletters area: s3://BUCKET (the stack output NewsletterBucketName).
+        #[arg(long)]
+        newsletters: String,
+        /// The canary's client id.
+        #[arg(long, default_value = vectora_inbox::deploy::smoke::CANARY_CLIENT)]
+        client: String,
+        /// Run date (YYYY-MM-DD): a date already smoked is checked, not started again.
+        /// Default: today (UTC).
+        #[arg(long)]
+        date: Option<NaiveDate>,
+        /// Seconds to wait for the run to end.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+        /// Seconds between two status reads.
+        #[arg(long, default_value_t = 10)]
+        poll: u64,
+        #[arg(long, default_value = "infra/samconfig.toml")]
+        samconfig: PathBuf,
+    },
+}
+
+#[derive(clap::Args)]
+struct DeploymentArgs {
+    /// The environment (a table of --samconfig): dev, stage or prod. For promote, the target.
+    #[arg(long, visible_alias = "to")]
+    env: String,
+    /// Template parameters over the environment's samconfig ones (Key=Value …).
+    #[arg(long, num_args = 1..)]
+    parameter_overrides: Vec<String>,
+    /// The client bundle the stack will read (a directory or s3://bucket[/prefix]).
+    #[arg(long, default_value = "fixtures")]
+    config: PathBuf,
+    #[arg(long, default_value = "infra/samconfig.toml")]
+    samconfig: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FindingsFormat {
+    /// One line per finding, then the verdict.
+    Text,
+    /// The whole report as one JSON object.
+    Json,
 }
 
 #[derive(clap::Args)]
@@ -327,6 +406,115 @@ async fn dispatch(command: Command) -> Result<()> {
 
 async fn aws(command: AwsCommand) -> Result<()> {
     use vectora_inbox::aws::sfn;
+    let command = match command {
+        AwsCommand::Preflight { deployment, format } => {
+            let (report, _) = preflight(&deployment).await?;
+            let text = match format {
+                FindingsFormat::Text => report.to_text(),
+                FindingsFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+            };
+            std::io::stdout().lock().write_all(text.as_bytes())?;
+            if !report.passed() {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+        AwsCommand::Promote {
+            deployment,
+            from,
+            template_file,
+            records,
+        } => {
+            use vectora_inbox::deploy::promote;
+            let source = match (&template_file, &from) {
+                (Some(file), _) => promote::Source::File(file),
+                (None, Some(env)) => promote::Source::Env(env),
+                (None, None) => bail!("give --from ENV or --template-file PACKAGED.yaml"),
+            };
+            let (template, sha256) = promote::artifact(source, &records)?;
+            let (report, target) = preflight(&deployment).await?;
+            eprint!("{}", report.to_text());
+            let samconfig = std::fs::canonicalize(&deployment.samconfig)
+                .with_context(|| format!("reading {}", deployment.samconfig.display()))?;
+            let release = promote::promote(
+                &template,
+                &sha256,
+                &samconfig,
+                &target,
+                &report,
+                &vectora_inbox::ports::command::ProcessRunner,
+                &records,
+            )
+            .await?;
+            println!("{}", serde_json::to_string(&release)?);
+            return Ok(());
+        }
+        AwsCommand::Smoke {
+            env,
+            target,
+            newsletters,
+            client,
+            date,
+            timeout,
+            poll,
+            samconfig,
+        } => {
+            use vectora_inbox::deploy::{samconfig as sc, smoke};
+            if !config::is_valid_id(&client) {
+                bail!(
+                    "--client {client:?} is not a client id: expected lower-case letters, digits and _"
+                );
+            }
+            let file = samconfig.display().to_string();
+            let text =
+                std::fs::read_to_string(&samconfig).with_context(|| format!("reading {file}"))?;
+            let environment = sc::environment(&file, &text, &env)?;
+            let namespace = environment
+                .parameters
+                .get("MetricsNamespace")
+                .cloned()
+                .unwrap_or_else(|| {
+                    vectora_inbox::aws::cloudwatch::DEFAULT_METRICS_NAMESPACE.to_string()
+                });
+            // The environment's region unless AWS_REGION says otherwise (as the SDK chain does).
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+            if std::env::var_os("AWS_REGION").is_none()
+                && let Some(region) = environment.region.clone()
+            {
+                loader = loader.region(aws_config::Region::new(region));
+            }
+            let sdk = loader.load().await;
+            let sfn_client = aws_sdk_sfn::Client::new(&sdk);
+            let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
+            let newsletters_store = store::Opener::default()
+                .open("--newsletters", &newsletters)
+                .await?;
+            let report = smoke::run(
+                &smoke::Target {
+                    sfn: &sfn_client,
+                    cloudwatch: &cloudwatch,
+                    newsletters: newsletters_store.as_ref(),
+                    state_machine_arn: target.arn()?,
+                    namespace: &namespace,
+                },
+                &smoke::Plan {
+                    client_id: client,
+                    run_date: date.unwrap_or_else(|| chrono::Utc::now().date_naive()),
+                    timeout: std::time::Duration::from_secs(timeout),
+                    poll: std::time::Duration::from_secs(poll),
+                },
+            )
+            .await;
+            std::io::stdout()
+                .lock()
+                .write_all(report.to_text().as_bytes())?;
+            if !report.passed() {
+                std::process::exit(1);
+            }
+            return Ok(());
+        }
+        other => other,
+    };
     let client = aws_sdk_sfn::Client::new(&vectora_inbox::aws::load_config().await);
     let mut out = std::io::stdout().lock();
     match command {
@@ -369,6 +557,9 @@ async fn aws(command: AwsCommand) -> Result<()> {
                 writeln!(out, "{}", serde_json::to_string(&execution)?)?;
             }
         }
+        AwsCommand::Preflight { .. } | AwsCommand::Promote { .. } | AwsCommand::Smoke { .. } => {
+            unreachable!("handled before the Step Functions client is made")
+        }
         AwsCommand::Redrive { execution_arn } => {
             let redriven_at = sfn::redrive(&client, &execution_arn).await?;
             writeln!(
@@ -379,6 +570,43 @@ async fn aws(command: AwsCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The environment's samconfig parameters under the command line's, its clients from
+/// `--config`, and the account (in the environment's region), checked.
+async fn preflight(
+    args: &DeploymentArgs,
+) -> Result<(
+    vectora_inbox::preflight::Report,
+    vectora_inbox::preflight::Deployment,
+)> {
+    use vectora_inbox::deploy::samconfig;
+    use vectora_inbox::preflight;
+    let file = args.samconfig.display().to_string();
+    let text =
+        std::fs::read_to_string(&args.samconfig).with_context(|| format!("reading {file}"))?;
+    let env = samconfig::environment(&file, &text, &args.env)?;
+    let mut parameters = env.parameters;
+    parameters.extend(samconfig::parse_overrides(
+        "--parameter-overrides",
+        &args.parameter_overrides,
+    )?);
+    let deployment = preflight::Deployment::new(&env.name, &env.stack_name, parameters);
+    let config_store = open_config(&args.config).await?;
+    let (clients, findings) =
+        preflight::scheduled_clients(config_store.as_ref(), &deployment).await;
+    let region = env
+        .region
+        .as_deref()
+        .unwrap_or(vectora_inbox::aws::DEFAULT_REGION);
+    // The environment's region, whatever AWS_REGION says: its account is the one to read.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_string()))
+        .load()
+        .await;
+    let account = vectora_inbox::aws::account::account(&sdk);
+    let report = preflight::run(&deployment, &clients, findings, &account).await;
+    Ok((report, deployment))
 }
 
 /// The configuration store `--config` names: a directory or `s3://bucket[/prefix]`.

@@ -473,3 +473,41 @@ fn classify_takes_plain_dates_and_says_what_a_bad_line_should_be() {
         "{line}"
     );
 }
+
+#[test]
+fn aws_preflight_names_the_samconfig_environments_when_one_is_unknown() {
+    let out = vectora_aws("http://127.0.0.1:9")
+        .args(["aws", "preflight", "--env", "qa"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let line = stderr_line(&out);
+    assert!(
+        line.contains("infra/samconfig.toml: qa.deploy.parameters: no such environment (environments with deploy parameters: dev, prod, stage)"),
+        "{line}"
+    );
+}
+
+#[test]
+fn aws_promote_refuses_an_environment_with_nothing_recorded_before_reading_the_account() {
+    let records = tempfile::tempdir().unwrap();
+    let out = vectora_aws("http://127.0.0.1:9")
+        .args([
+            "aws",
+            "promote",
+            "--from",
+            "stage",
+            "--to",
+            "prod",
+            "--records",
+        ])
+        .arg(records.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let line = stderr_line(&out);
+    assert!(
+        line.contains("nothing recorded as deployed to stage"),
+        "{line}"
+    );
+}

@@ -12,6 +12,10 @@ use crate::error::{Error, Result};
 use crate::ports::Clock;
 use crate::ports::metrics::{Metric, MetricsSink, Unit};
 
+/// Where assemble publishes the run's figures unless `VECTORA_METRICS_NAMESPACE` says otherwise
+/// (the template's `MetricsNamespace` default).
+pub const DEFAULT_METRICS_NAMESPACE: &str = "VectoraInbox";
+
 /// CloudWatch takes at most 1000 values per request.
 const MAX_DATA_PER_REQUEST: usize = 1000;
 

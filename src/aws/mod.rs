@@ -2,6 +2,7 @@
 //! operations, SSM secrets): one way to load the SDK configuration and one way to turn an SDK
 //! failure into the state machine's error names.
 
+pub mod account;
 pub mod cloudwatch;
 pub mod sfn;
 

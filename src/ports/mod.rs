@@ -5,7 +5,9 @@
 //! their own adapters (local directory or S3, HTTP or recorded captures, template editor or
 //! Bedrock) and hand it to the same step function.
 
+pub mod account;
 pub mod clock;
+pub mod command;
 pub mod editor;
 pub mod fetcher;
 pub mod metrics;

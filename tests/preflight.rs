@@ -1,0 +1,785 @@
+//! Deploying safely: `infra/samconfig.toml`, `vectora aws promote` (through a recording command
+//! runner) and `vectora aws preflight` against recorded AWS answers: each SDK client of the real adapters
+//! (`aws::account`) talks HTTP to an in-test function that answers as the service does on the
+//! wire (REST-JSON, JSON 1.1, query XML), from a small description of the account. Each
+//! misconfiguration the issue lists gives its finding, with the numbers and the fix.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use aws_smithy_http_client::test_util::infallible_client_fn;
+use aws_smithy_types::body::SdkBody;
+use serde_json::json;
+
+use vectora_inbox::aws::account::{
+    Bedrock, LambdaSettings, S3Buckets, ServiceQuotas, Ses, Ssm, Sts,
+};
+use vectora_inbox::preflight::{
+    self, Account, Deployment, Finding, Report, ScheduledClient, Severity,
+};
+use vectora_inbox::store::LocalDirStore;
+
+const PROFILE: &str = "eu.anthropic.claude-sonnet-4-5-20250929-v1:0";
+const MODEL: &str = "anthropic.claude-sonnet-4-5-20250929-v1:0";
+const ACCOUNT: &str = "123456789012";
+
+/// What the account answers.
+#[derive(Clone)]
+struct World {
+    quota: i32,
+    unreserved: i32,
+    profile_exists: bool,
+    model_authorized: bool,
+    /// (code, name, value)
+    quotas: Vec<(&'static str, String, f64)>,
+    production_access: bool,
+    verified: BTreeSet<String>,
+    parameters: BTreeSet<String>,
+}
+
+impl World {
+    /// An account where everything the fixture deployment needs is in place.
+    fn healthy() -> World {
+        World {
+            quota: 1000,
+            unreserved: 1000,
+            profile_exists: true,
+            model_authorized: true,
+            quotas: vec![
+                (
+                    "L-RPM1",
+                    "Cross-region model inference requests per minute for Anthropic Claude Sonnet 4.5 V1".into(),
+                    200.0,
+                ),
+                (
+                    "L-TPM1",
+                    "Cross-Region InvokeModel tokens per minute for Anthropic Claude Sonnet 4.5 V1".into(),
+                    200_000.0,
+                ),
+                ("L-OTHER", "On-demand model inference requests per minute for Anthropic Claude 3 Haiku".into(), 1.0),
+            ],
+            production_access: true,
+            verified: ["newsletter@vectora.example".to_string()].into(),
+            parameters: ["/vectora-inbox/dev/ncbi-api-key".to_string()].into(),
+        }
+    }
+}
+
+fn response(
+    status: u16,
+    headers: &[(&str, &str)],
+    body: impl Into<SdkBody>,
+) -> http::Response<SdkBody> {
+    let mut r = http::Response::builder().status(status);
+    for (k, v) in headers {
+        r = r.header(*k, *v);
+    }
+    r.body(body.into()).unwrap()
+}
+
+fn rest_json(status: u16, body: serde_json::Value) -> http::Response<SdkBody> {
+    response(
+        status,
+        &[("content-type", "application/json")],
+        body.to_string(),
+    )
+}
+
+fn rest_error(status: u16, code: &str) -> http::Response<SdkBody> {
+    response(
+        status,
+        &[
+            ("content-type", "application/json"),
+            ("x-amzn-errortype", code),
+        ],
+        json!({"message": format!("{code} (recorded)")}).to_string(),
+    )
+}
+
+fn path(req: &http::Request<SdkBody>) -> String {
+    percent_decode(req.uri().path())
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+macro_rules! client_with {
+    ($sdk:ident, $http:expr) => {
+        $sdk::Client::from_conf(
+            $sdk::Config::builder()
+                .behavior_version_latest()
+                .region($sdk::config::Region::new("eu-west-3"))
+                .credentials_provider($sdk::config::Credentials::new(
+                    "AKIDTEST", "secret", None, None, "test",
+                ))
+                .http_client($http)
+                .build(),
+        )
+    };
+}
+
+fn account(world: &World) -> Account {
+    let w = world.clone();
+    let lambda = infallible_client_fn(move |req| {
+        assert_eq!(path(&req), "/2016-08-19/account-settings");
+        rest_json(
+            200,
+            json!({"AccountLimit": {"ConcurrentExecutions": w.quota, "UnreservedConcurrentExecutions": w.unreserved,
+                   "TotalCodeSize": 80530636800u64, "CodeSizeUnzipped": 262144000, "CodeSizeZipped": 52428800},
+                   "AccountUsage": {"TotalCodeSize": 0, "FunctionCount": 0}}),
+        )
+    });
+    let w = world.clone();
+    let bedrock = infallible_client_fn(move |req| {
+        let p = path(&req);
+        if let Some(id) = p.strip_prefix("/inference-profiles/") {
+            assert_eq!(id, PROFILE);
+            if !w.profile_exists {
+                return rest_error(404, "ResourceNotFoundException");
+            }
+            return rest_json(
+                200,
+                json!({
+                "inferenceProfileName": "EU Claude Sonnet 4.5", "inferenceProfileId": PROFILE,
+                "inferenceProfileArn": format!("arn:aws:bedrock:eu-west-3:{ACCOUNT}:inference-profile/{PROFILE}"),
+                "status": "ACTIVE", "type": "SYSTEM_DEFINED",
+                "models": [
+                    {"modelArn": format!("arn:aws:bedrock:eu-west-3::foundation-model/{MODEL}")},
+                    {"modelArn": format!("arn:aws:bedrock:eu-central-1::foundation-model/{MODEL}")}
+                ]}),
+            );
+        }
+        if let Some(id) = p.strip_prefix("/foundation-model-availability/") {
+            assert_eq!(id, MODEL);
+            let (auth, ent) = if w.model_authorized {
+                ("AUTHORIZED", "AVAILABLE")
+            } else {
+                ("NOT_AUTHORIZED", "NOT_AVAILABLE")
+            };
+            return rest_json(
+                200,
+                json!({"modelId": MODEL, "agreementAvailability": {"status": "AVAILABLE"},
+                "authorizationStatus": auth, "entitlementAvailability": ent, "regionAvailability": "AVAILABLE"}),
+            );
+        }
+        if let Some(id) = p.strip_prefix("/foundation-models/") {
+            assert_eq!(id, MODEL);
+            return rest_json(
+                200,
+                json!({"modelDetails": {"modelArn": format!("arn:aws:bedrock:eu-west-3::foundation-model/{MODEL}"),
+                "modelId": MODEL, "modelName": "Claude Sonnet 4.5", "providerName": "Anthropic"}}),
+            );
+        }
+        panic!("unexpected Bedrock request {p}");
+    });
+    let w = world.clone();
+    let quotas = infallible_client_fn(move |req| {
+        let target = req
+            .headers()
+            .get("x-amz-target")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(target, "ServiceQuotasV20190624.ListServiceQuotas");
+        let body: serde_json::Value = serde_json::from_slice(req.body().bytes().unwrap()).unwrap();
+        assert_eq!(body["ServiceCode"], "bedrock");
+        // Two pages: the adapter must follow NextToken.
+        let (page, next) = if body.get("NextToken").is_none() {
+            (&w.quotas[..1], Some("page2"))
+        } else {
+            (&w.quotas[1..], None)
+        };
+        let quotas: Vec<_> = page
+            .iter()
+            .map(|(code, name, value)| json!({"ServiceCode": "bedrock", "QuotaCode": code, "QuotaName": name, "Value": value}))
+            .collect();
+        let mut out = json!({"Quotas": quotas});
+        if let Some(n) = next {
+            out["NextToken"] = json!(n);
+        }
+        response(
+            200,
+            &[("content-type", "application/x-amz-json-1.1")],
+            out.to_string(),
+        )
+    });
+    let w = world.clone();
+    let ses = infallible_client_fn(move |req| {
+        let p = path(&req);
+        if p == "/v2/email/account" {
+            return rest_json(
+                200,
+                json!({"ProductionAccessEnabled": w.production_access, "SendingEnabled": true,
+                "EnforcementStatus": "HEALTHY", "DedicatedIpAutoWarmupEnabled": false}),
+            );
+        }
+        if let Some(id) = p.strip_prefix("/v2/email/identities/") {
+            if w.verified.contains(id) {
+                return rest_json(
+                    200,
+                    json!({"IdentityType": "EMAIL_ADDRESS", "VerifiedForSendingStatus": true, "FeedbackForwardingStatus": true}),
+                );
+            }
+            return rest_error(404, "NotFoundException");
+        }
+        panic!("unexpected SES request {p}");
+    });
+    let w = world.clone();
+    let ssm = infallible_client_fn(move |req| {
+        assert_eq!(
+            req.headers().get("x-amz-target").unwrap(),
+            "AmazonSSM.GetParameter"
+        );
+        let body: serde_json::Value = serde_json::from_slice(req.body().bytes().unwrap()).unwrap();
+        let name = body["Name"].as_str().unwrap();
+        assert!(
+            body.get("WithDecryption").is_none_or(|d| d == false),
+            "the preflight never decrypts"
+        );
+        if w.parameters.contains(name) {
+            response(200, &[("content-type", "application/x-amz-json-1.1")],
+                json!({"Parameter": {"Name": name, "Type": "SecureString", "Value": "AQICAH…", "Version": 1}}).to_string())
+        } else {
+            response(
+                400,
+                &[("content-type", "application/x-amz-json-1.1")],
+                json!({"__type": "ParameterNotFound", "message": ""}).to_string(),
+            )
+        }
+    });
+    let s3 = infallible_client_fn(move |req| {
+        // Nothing exists yet: every name is free.
+        assert_eq!(req.method(), "HEAD");
+        response(404, &[], "")
+    });
+    let sts = infallible_client_fn(move |_req| {
+        response(
+            200,
+            &[("content-type", "text/xml")],
+            format!(
+                "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\"><GetCallerIdentityResult>\
+             <Arn>arn:aws:iam::{ACCOUNT}:user/deployer</Arn><UserId>AIDATEST</UserId><Account>{ACCOUNT}</Account>\
+             </GetCallerIdentityResult><ResponseMetadata><RequestId>1</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+            ),
+        )
+    });
+    Account {
+        identity: Arc::new(Sts(client_with!(aws_sdk_sts, sts))),
+        lambda: Arc::new(LambdaSettings(client_with!(aws_sdk_lambda, lambda))),
+        bedrock: Arc::new(Bedrock(client_with!(aws_sdk_bedrock, bedrock))),
+        quotas: Arc::new(ServiceQuotas(client_with!(aws_sdk_servicequotas, quotas))),
+        ses: Arc::new(Ses(client_with!(aws_sdk_sesv2, ses))),
+        parameters: Arc::new(Ssm(client_with!(aws_sdk_ssm, ssm))),
+        buckets: Arc::new(S3Buckets(client_with!(aws_sdk_s3, s3))),
+    }
+}
+
+fn dev(overrides: &[(&str, &str)]) -> Deployment {
+    let mut parameters = BTreeMap::from([("Env".to_string(), "dev".to_string())]);
+    for (k, v) in overrides {
+        parameters.insert(k.to_string(), v.to_string());
+    }
+    Deployment::new("dev", "vectora-inbox-dev", parameters)
+}
+
+/// The deployment's clients from the fixture bundle, plus a copy of lai_weekly as `lai_daily`
+/// (same schedule) when `two` is set.
+async fn run(world: &World, deployment: &Deployment, config: &Path) -> Report {
+    let store = LocalDirStore::new(config);
+    let (clients, findings) = preflight::scheduled_clients(&store, deployment).await;
+    preflight::run(deployment, &clients, findings, &account(world)).await
+}
+
+fn only<'a>(report: &'a Report, check: &str) -> Vec<&'a Finding> {
+    report
+        .findings
+        .iter()
+        .filter(|f| f.check == check)
+        .collect()
+}
+
+fn blocking<'a>(report: &'a Report, check: &str) -> &'a Finding {
+    only(report, check)
+        .into_iter()
+        .find(|f| f.severity == Severity::Blocking)
+        .unwrap_or_else(|| panic!("no blocking {check} finding in:\n{}", report.to_text()))
+}
+
+fn with_second_client(dir: &Path) {
+    common::copy_tree(&common::fixtures(), dir);
+    let text = std::fs::read_to_string(dir.join("clients/lai_weekly.yaml")).unwrap();
+    std::fs::write(
+        dir.join("clients/lai_daily.yaml"),
+        text.replace("client_id: lai_weekly", "client_id: lai_daily"),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_healthy_account_with_a_quota_of_1000_passes() {
+    let report = run(
+        &World::healthy(),
+        &dev(&[("ReservedConcurrency", "5")]),
+        &common::fixtures(),
+    )
+    .await;
+    assert!(report.passed(), "{}", report.to_text());
+    let lambda = only(&report, "lambda.reserved-concurrency");
+    assert_eq!(lambda[0].severity, Severity::Ok);
+    assert!(
+        lambda[0].why.contains("1000 unreserved − 7 × 5 = 965 ≥ 10"),
+        "{}",
+        lambda[0].why
+    );
+    // Buckets named with the account id STS gave.
+    assert!(
+        report
+            .findings
+            .iter()
+            .any(|f| f.read == format!("vectora-inbox-data-dev-{ACCOUNT}"))
+    );
+    // The quotas were found by name across both pages of ListServiceQuotas.
+    assert!(
+        only(&report, "bedrock.quota.tokens")[0]
+            .read
+            .contains("L-TPM1")
+    );
+}
+
+#[tokio::test]
+async fn a_quota_of_10_refuses_any_reservation_with_the_arithmetic() {
+    let world = World {
+        quota: 10,
+        unreserved: 10,
+        ..World::healthy()
+    };
+    let report = run(
+        &world,
+        &dev(&[("ReservedConcurrency", "1")]),
+        &common::fixtures(),
+    )
+    .await;
+    assert!(!report.passed());
+    let f = blocking(&report, "lambda.reserved-concurrency");
+    assert!(
+        f.read
+            .contains("ReservedConcurrency=1; account concurrency quota 10, unreserved 10"),
+        "{}",
+        f.read
+    );
+    assert!(
+        f.why
+            .contains("7 functions × 1 reserved = 7; 10 unreserved − 7 = 3, below the 10"),
+        "{}",
+        f.why
+    );
+    assert!(
+        f.why
+            .contains("on a quota of 10, every reservation is refused"),
+        "{}",
+        f.why
+    );
+    assert!(f.fix.contains("ReservedConcurrency=0"), "{}", f.fix);
+    assert!(
+        f.fix.contains("L-B99A9384") && f.fix.contains("at least 17"),
+        "{}",
+        f.fix
+    );
+    // The text output carries the same numbers, and the verdict.
+    let text = report.to_text();
+    assert!(
+        text.contains("BLOCKING lambda.reserved-concurrency"),
+        "{text}"
+    );
+    assert!(text.contains("1 blocking"), "{text}");
+}
+
+#[tokio::test]
+async fn no_reservation_on_a_quota_of_10_passes_but_warns_when_clients_start_together() {
+    let dir = tempfile::tempdir().unwrap();
+    with_second_client(dir.path());
+    let world = World {
+        quota: 10,
+        unreserved: 10,
+        ..World::healthy()
+    };
+    let mut deployment = dev(&[("Client2Id", "lai_daily")]);
+    deployment.env = "stage".into();
+    deployment.parameters.insert("Env".into(), "stage".into());
+    let world = World {
+        parameters: ["/vectora-inbox/stage/ncbi-api-key".to_string()].into(),
+        unreserved: 6,
+        ..world
+    };
+    let report = run(&world, &deployment, dir.path()).await;
+    assert!(report.passed(), "{}", report.to_text());
+    let warning = only(&report, "lambda.concurrent-runs");
+    assert_eq!(warning.len(), 1, "{}", report.to_text());
+    assert!(
+        warning[0].read.contains(
+            "2 client(s) start at cron(0 8 ? * MON *) Europe/Paris (lai_weekly, lai_daily)"
+        ),
+        "{}",
+        warning[0].read
+    );
+    assert!(
+        warning[0]
+            .why
+            .contains("2 × 4 = 8 functions at once, more than the account's 6 unreserved"),
+        "{}",
+        warning[0].why
+    );
+}
+
+#[tokio::test]
+async fn bedrock_access_missing_is_blocking_with_the_console_fix() {
+    let world = World {
+        model_authorized: false,
+        ..World::healthy()
+    };
+    let report = run(&world, &dev(&[]), &common::fixtures()).await;
+    let f = blocking(&report, "bedrock.access");
+    assert_eq!(f.read, format!("{PROFILE} → {MODEL}"));
+    assert!(
+        f.why.contains("NOT_AUTHORIZED") && f.why.contains("AccessDenied"),
+        "{}",
+        f.why
+    );
+    assert!(f.fix.contains("Model access"), "{}", f.fix);
+
+    let world = World {
+        profile_exists: false,
+        ..World::healthy()
+    };
+    let report = run(&world, &dev(&[]), &common::fixtures()).await;
+    let f = blocking(&report, "bedrock.profile");
+    assert!(f.fix.contains("list-inference-profiles"), "{}", f.fix);
+    // The template editor needs no Bedrock at all.
+    let report = run(&world, &dev(&[("Editor", "template")]), &common::fixtures()).await;
+    assert!(report.passed(), "{}", report.to_text());
+}
+
+#[tokio::test]
+async fn a_bedrock_quota_too_small_for_the_clients_starting_together_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    with_second_client(dir.path());
+    let mut world = World::healthy();
+    // lai_weekly and lai_daily: 4 sections each, 12,000 + 2,000 tokens a call.
+    world.quotas[1].2 = 100_000.0;
+    let report = run(&world, &dev(&[("Client2Id", "lai_daily")]), dir.path()).await;
+    let tokens = only(&report, "bedrock.quota.tokens");
+    assert_eq!(
+        tokens[0].severity,
+        Severity::Warning,
+        "{}",
+        report.to_text()
+    );
+    assert!(
+        tokens[0]
+            .why
+            .contains("up to 112000 tokens in the same minute"),
+        "{}",
+        tokens[0].why
+    );
+    assert!(
+        tokens[0].fix.contains("L-TPM1 to at least 112000"),
+        "{}",
+        tokens[0].fix
+    );
+    assert!(
+        tokens[0].read.contains("lai_weekly, lai_daily"),
+        "{}",
+        tokens[0].read
+    );
+
+    // Smaller than one call: every section would throttle, which blocks.
+    world.quotas[1].2 = 10_000.0;
+    let report = run(&world, &dev(&[]), &common::fixtures()).await;
+    let f = blocking(&report, "bedrock.quota.tokens");
+    assert!(
+        f.why.contains("one call may need 14000 tokens"),
+        "{}",
+        f.why
+    );
+}
+
+#[tokio::test]
+async fn ses_in_the_sandbox_lists_the_unverified_recipients() {
+    let dir = tempfile::tempdir().unwrap();
+    common::copy_tree(&common::fixtures(), dir.path());
+    // The delivery block as issue #12 defines it (from, to, cc, bcc), read leniently.
+    let world = World {
+        production_access: false,
+        ..World::healthy()
+    };
+    let mut clients = scheduled(&dev(&[]), dir.path()).await;
+    clients[0].sender = Some("newsletter@vectora.example".into());
+    clients[0].recipients = vec![
+        "newsletter@vectora.example".into(),
+        "reader@client.example".into(),
+    ];
+    let report = preflight::run(&dev(&[]), &clients, Vec::new(), &account(&world)).await;
+    let f = blocking(&report, "ses.recipients");
+    assert!(
+        f.why
+            .contains("not verified: reader@client.example (lai_weekly)"),
+        "{}",
+        f.why
+    );
+    assert!(!f.why.contains("newsletter@vectora.example"), "{}", f.why);
+    assert!(f.fix.contains("production access"), "{}", f.fix);
+    assert_eq!(only(&report, "ses.sender")[0].severity, Severity::Ok);
+
+    // An unverified sender from SesIdentity blocks too.
+    let report = preflight::run(
+        &dev(&[("SesIdentity", "news@unknown.example")]),
+        &clients[..0],
+        Vec::new(),
+        &account(&world),
+    )
+    .await;
+    let f = blocking(&report, "ses.sender");
+    assert!(
+        f.fix
+            .contains("create-email-identity --email-identity news@unknown.example"),
+        "{}",
+        f.fix
+    );
+}
+
+async fn scheduled(deployment: &Deployment, config: &Path) -> Vec<ScheduledClient> {
+    let (clients, findings) =
+        preflight::scheduled_clients(&LocalDirStore::new(config), deployment).await;
+    assert!(findings.is_empty(), "{findings:?}");
+    clients
+}
+
+#[tokio::test]
+async fn a_missing_ncbi_key_parameter_is_blocking_with_the_put_parameter_fix() {
+    let world = World {
+        parameters: BTreeSet::new(),
+        ..World::healthy()
+    };
+    let report = run(&world, &dev(&[]), &common::fixtures()).await;
+    let f = blocking(&report, "ssm.ncbi-key");
+    assert!(f.read.contains("NcbiApiKeyParameterName=default → /vectora-inbox/dev/ncbi-api-key; PubMed followed by lai_weekly"), "{}", f.read);
+    assert!(
+        f.fix.contains(
+            "aws ssm put-parameter --name /vectora-inbox/dev/ncbi-api-key --type SecureString"
+        ),
+        "{}",
+        f.fix
+    );
+}
+
+#[tokio::test]
+async fn a_schedule_slot_naming_an_unknown_client_is_blocking() {
+    let report = run(
+        &World::healthy(),
+        &dev(&[("Client2Id", "nobody")]),
+        &common::fixtures(),
+    )
+    .await;
+    let f = blocking(&report, "config.client");
+    assert!(f.read.starts_with("Client2Id=nobody"), "{}", f.read);
+}
+
+#[test]
+fn template_defaults_match_the_template() {
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/template.yaml"))
+            .unwrap();
+    for (name, default) in preflight::TEMPLATE_DEFAULTS {
+        let block: Vec<&str> = text
+            .lines()
+            .skip_while(|l| l.trim_end() != format!("  {name}:"))
+            .skip(1)
+            .take_while(|l| l.starts_with("    "))
+            .collect();
+        let found = block
+            .iter()
+            .find_map(|l| l.trim().strip_prefix("Default: "))
+            .unwrap_or_else(|| panic!("no Default for {name} in the template"));
+        assert_eq!(found.trim_matches('"'), *default, "{name}");
+    }
+    // EnvSettings' Map concurrency, as Deployment::map_concurrency has it.
+    for (env, (sources, sections)) in [("dev", (2, 1)), ("stage", (4, 2)), ("prod", (4, 2))] {
+        let block: Vec<&str> = text
+            .lines()
+            .skip_while(|l| l.trim_end() != format!("    {env}:"))
+            .skip(1)
+            .take(2)
+            .collect();
+        assert_eq!(
+            block[0].trim(),
+            format!("SourcesConcurrency: \"{sources}\""),
+            "{env}"
+        );
+        assert_eq!(
+            block[1].trim(),
+            format!("SectionsConcurrency: \"{sections}\""),
+            "{env}"
+        );
+        assert_eq!(
+            Deployment::new(env, "s", BTreeMap::new()).map_concurrency(),
+            (sources, sections)
+        );
+    }
+}
+
+fn samconfig() -> (String, String) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/samconfig.toml");
+    (
+        path.display().to_string(),
+        std::fs::read_to_string(&path).unwrap(),
+    )
+}
+
+#[test]
+fn samconfig_has_dev_stage_and_prod_each_with_its_own_stack_and_env() {
+    use vectora_inbox::deploy::samconfig;
+    let (file, text) = samconfig();
+    for env in ["dev", "stage", "prod"] {
+        let e = samconfig::environment(&file, &text, env).unwrap();
+        assert_eq!(e.stack_name, format!("vectora-inbox-{env}"));
+        assert_eq!(e.parameters["Env"], env);
+        assert_eq!(
+            e.parameters["ReservedConcurrency"], "0",
+            "{env}: no reservation by default"
+        );
+        assert_eq!(e.region.as_deref(), Some("eu-west-3"));
+    }
+    let err = samconfig::environment(&file, &text, "qa")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("no such environment") && err.contains("dev, prod, stage"),
+        "{err}"
+    );
+    // SAM's string form of parameter_overrides reads the same.
+    let e = samconfig::environment(
+        "s.toml",
+        "[x.deploy.parameters]\nstack_name = \"s\"\nparameter_overrides = \"Env=x AlarmEmail=\\\"a@b.c\\\"\"\n",
+        "x",
+    )
+    .unwrap();
+    assert_eq!(e.parameters["AlarmEmail"], "a@b.c");
+}
+
+/// Records the command lines instead of running them.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+#[async_trait::async_trait]
+impl vectora_inbox::ports::command::CommandRunner for Recorder {
+    async fn run(&self, program: &str, args: &[String]) -> vectora_inbox::Result<i32> {
+        self.0
+            .lock()
+            .unwrap()
+            .push(format!("{program} {}", args.join(" ")));
+        Ok(0)
+    }
+}
+
+#[tokio::test]
+async fn promote_deploys_the_artifact_stage_runs_to_prod_and_refuses_when_preflight_fails() {
+    use vectora_inbox::deploy::promote::{self, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let packaged = dir.path().join("packaged.yaml");
+    std::fs::write(&packaged, "Resources: {} # CodeUri: s3://artifacts/abc\n").unwrap();
+    let records = dir.path().join("releases");
+    let samconfig = Path::new("/repo/infra/samconfig.toml");
+    let runner = Recorder::default();
+    let passed = Report::new(&dev(&[]), Vec::new());
+    let stage = Deployment::new("stage", "vectora-inbox-stage", BTreeMap::new());
+    // prod with a command-line override, and SesIdentity, which only the preflight reads.
+    let prod = Deployment::new(
+        "prod",
+        "vectora-inbox-prod",
+        BTreeMap::from([
+            ("Env".to_string(), "prod".to_string()),
+            ("AlarmEmail".to_string(), "ops@vectora.example".to_string()),
+            ("SesIdentity".to_string(), "vectora.example".to_string()),
+        ]),
+    );
+
+    let (file, sha) = promote::artifact(Source::File(&packaged), &records).unwrap();
+    promote::promote(&file, &sha, samconfig, &stage, &passed, &runner, &records)
+        .await
+        .unwrap();
+    let (file, sha2) = promote::artifact(Source::Env("stage"), &records).unwrap();
+    assert_eq!(
+        (file.as_path(), sha2.as_str()),
+        (packaged.as_path(), sha.as_str())
+    );
+
+    // prod's preflight fails: nothing runs.
+    let failed = Report::new(
+        &dev(&[]),
+        vec![Finding::blocking(
+            "ssm.ncbi-key",
+            "x".into(),
+            "y".into(),
+            "z",
+        )],
+    );
+    let err = promote::promote(&file, &sha2, samconfig, &prod, &failed, &runner, &records)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the preflight of prod found 1 blocking problem(s): nothing was deployed"),
+        "{err}"
+    );
+    assert_eq!(runner.0.lock().unwrap().len(), 1);
+
+    promote::promote(&file, &sha2, samconfig, &prod, &passed, &runner, &records)
+        .await
+        .unwrap();
+    let p = packaged.display();
+    assert_eq!(
+        *runner.0.lock().unwrap(),
+        [
+            format!(
+                "sam deploy --template-file {p} --config-file /repo/infra/samconfig.toml --config-env stage"
+            ),
+            format!(
+                "sam deploy --template-file {p} --config-file /repo/infra/samconfig.toml --config-env prod --parameter-overrides AlarmEmail=ops@vectora.example Env=prod"
+            ),
+        ]
+    );
+
+    // A packaged file rewritten after stage got it is not stage's artifact any more.
+    std::fs::write(&packaged, "Resources: {} # CodeUri: s3://artifacts/def\n").unwrap();
+    let err = promote::artifact(Source::Env("stage"), &records)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("changed since it was deployed to stage"),
+        "{err}"
+    );
+    let err = promote::artifact(Source::Env("dev"), &records)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("nothing recorded as deployed to dev"), "{err}");
+}

@@ -10,6 +10,7 @@ pub mod asl;
 pub mod aws;
 pub mod classify;
 pub mod config;
+pub mod delivery;
 pub mod editorial;
 pub mod error;
 pub mod journal;

@@ -3,6 +3,7 @@
 //! failure into the state machine's error names.
 
 pub mod cloudwatch;
+pub mod ses;
 pub mod sfn;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

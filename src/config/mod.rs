@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 pub use catalog::{Catalog, HtmlOptions, PubmedOptions, SourceDef, SourceKind};
 pub use client::{
-    AlwaysKeep, BedrockConfig, Caps, ClientConfig, EditorConfig, PubmedQuery, ScheduleConfig,
+    AlwaysKeep, BedrockConfig, Caps, ClientConfig, DeliveryConfig, EditorConfig, PubmedQuery, ScheduleConfig,
     SectionConfig, SortBy, TokenPrices, WatchListRefs,
 };
 pub use scopes::{
@@ -436,6 +436,9 @@ fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()
             || "must be a short phrase such as \"3 to 6 lines\" (1 to 80 characters)".into(),
         )?;
     }
+    if let Some(d) = &c.delivery {
+        validate_delivery(file, d)?;
+    }
     validate_cron(file, &c.schedule.cron)?;
     let tz = &c.schedule.timezone;
     let tz_ok = tz == "UTC"
@@ -448,6 +451,39 @@ fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()
     ensure(tz_ok, file, "schedule.timezone", || {
         format!("{tz:?} is not an IANA time zone name: expected e.g. UTC or Europe/Paris")
     })
+}
+
+/// Every mailbox parses, the subject names only known placeholders, the unsubscribe link is a
+/// mailto: a mistake here would otherwise surface as an SES rejection on Monday morning.
+fn validate_delivery(file: &str, d: &DeliveryConfig) -> Result<()> {
+    let mailbox = |path: String, value: &str| {
+        crate::delivery::Mailbox::parse(value)
+            .map(|_| ())
+            .map_err(|why| Error::config(file, path, format!("{value:?}: {why}")))
+    };
+    mailbox("delivery.from".into(), &d.from)?;
+    ensure(!d.to.is_empty(), file, "delivery.to", || {
+        "must list at least one recipient (Name <address> or address)".into()
+    })?;
+    for (list, values) in [("to", &d.to), ("cc", &d.cc), ("bcc", &d.bcc)] {
+        for (i, v) in values.iter().enumerate() {
+            mailbox(format!("delivery.{list}[{i}]"), v)?;
+        }
+    }
+    if let Some(r) = &d.reply_to {
+        mailbox("delivery.reply_to".into(), r)?;
+    }
+    crate::delivery::subject_placeholders(&d.subject)
+        .map_err(|why| Error::config(file, "delivery.subject", why))?;
+    if let Some(u) = &d.list_unsubscribe {
+        let ok = u
+            .strip_prefix("mailto:")
+            .is_some_and(|a| crate::delivery::Mailbox::parse(a.split('?').next().unwrap_or(a)).is_ok());
+        ensure(ok, file, "delivery.list_unsubscribe", || {
+            format!("{u:?} is not a mailto link: expected e.g. mailto:unsubscribe@example.com?subject=unsubscribe")
+        })?;
+    }
+    Ok(())
 }
 
 /// EventBridge cron: six fields, and one of day-of-month / day-of-week must be `?`.

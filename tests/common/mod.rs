@@ -35,6 +35,7 @@ pub fn offline_ports(config: &Path, out: &Path) -> (Ports, Arc<MemoryMetrics>) {
         clock: Arc::new(SystemClock),
         metrics: metrics.clone(),
         secrets: Arc::new(vectora_inbox::ports::secrets::EnvSecrets),
+        mailer: None,
         concurrency: Default::default(),
     };
     (ports, metrics)

@@ -122,9 +122,9 @@ pub enum Error {
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Config { .. }
-            | Error::InvalidEvent { .. }
-            | Error::DeliveryUncertain { .. } => ErrorKind::InvalidInput,
+            Error::Config { .. } | Error::InvalidEvent { .. } | Error::DeliveryUncertain { .. } => {
+                ErrorKind::InvalidInput
+            }
             Error::SourceUnavailable { .. } => ErrorKind::SourceUnavailable,
             Error::Throttled(_) => ErrorKind::Throttled,
             Error::Aws { kind, .. } => *kind,

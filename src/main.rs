@@ -10,15 +10,15 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use vectora_inbox::asl::{ExecutionEvent, ExecutionObserver};
+use vectora_inbox::aws::ses::SesMailer;
 use vectora_inbox::classify::{Classifier, ClassifyInput};
 use vectora_inbox::config::{self, SourceKind, load_client};
+use vectora_inbox::delivery::eml::EmlFile;
 use vectora_inbox::editorial::{BedrockEditor, TemplateEditor};
 use vectora_inbox::normalize::html_page::{self, PageSelectors};
 use vectora_inbox::normalize::{self, Format, Origin, pubmed};
 use vectora_inbox::ports::metrics::MemoryMetrics;
 use vectora_inbox::ports::secrets::EnvSecrets;
-use vectora_inbox::aws::ses::SesMailer;
-use vectora_inbox::delivery::eml::EmlFile;
 use vectora_inbox::ports::{Fetcher, Mailer, Ports, SystemClock};
 use vectora_inbox::runner;
 use vectora_inbox::sources::{CaptureFetcher, HttpFetcher, HttpLimits};
@@ -347,7 +347,8 @@ async fn dispatch(command: Command) -> Result<()> {
         } => {
             let mut ports = local_ports(&config, &store, false).await?;
             ports.mailer = mailer_for(&ports, via).await;
-            let event = serde_json::json!({"client_id": client, "run_date": date, "resend": resend});
+            let event =
+                serde_json::json!({"client_id": client, "run_date": date, "resend": resend});
             let output = steps::dispatch(<steps::Deliver as steps::Step>::NAME, &ports, event)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", e.kind()))?;

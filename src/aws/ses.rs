@@ -24,9 +24,16 @@ impl SesMailer {
         SesMailer { client }
     }
 
-    /// A client from the standard configuration chain.
+    /// A client from the standard configuration chain, without SDK retries: a retried send
+    /// whose first attempt went unanswered could deliver twice, and an answered refusal is
+    /// retried by the state machine (`Throttled`) after the receipt says nothing left.
     pub async fn client_from_env() -> Client {
-        Client::new(&crate::aws::load_config().await)
+        let shared = crate::aws::load_config().await;
+        Client::from_conf(
+            aws_sdk_sesv2::config::Builder::from(&shared)
+                .retry_config(aws_sdk_sesv2::config::retry::RetryConfig::disabled())
+                .build(),
+        )
     }
 }
 
@@ -67,7 +74,9 @@ impl Mailer for SesMailer {
                 // means it may have.
                 let uncertain = matches!(
                     err,
-                    SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_)
+                    SdkError::TimeoutError(_)
+                        | SdkError::DispatchFailure(_)
+                        | SdkError::ResponseError(_)
                 ) && err.raw_response().is_none();
                 let failure = Failure::of(&err);
                 let hint = match failure.code.as_deref() {

@@ -283,7 +283,15 @@ mod tests {
             Mailbox::parse(" a.b+c@x.example ").unwrap().address,
             "a.b+c@x.example"
         );
-        for bad in ["", "nobody", "a@b", "a b@c.com", "<a@b.com", "x@-a.com", "a@@b.com"] {
+        for bad in [
+            "",
+            "nobody",
+            "a@b",
+            "a b@c.com",
+            "<a@b.com",
+            "x@-a.com",
+            "a@@b.com",
+        ] {
             assert!(Mailbox::parse(bad).is_err(), "{bad:?} was accepted");
         }
     }
@@ -292,7 +300,11 @@ mod tests {
     fn subject_templates_accept_only_known_placeholders() {
         assert!(subject_placeholders("{name} — {period}").is_ok());
         assert!(subject_placeholders("{name} {date}").is_ok());
-        assert!(subject_placeholders("{nmae}").unwrap_err().contains("{nmae}"));
+        assert!(
+            subject_placeholders("{nmae}")
+                .unwrap_err()
+                .contains("{nmae}")
+        );
         assert!(subject_placeholders("{name").is_err());
         assert!(subject_placeholders("name}").is_err());
         assert!(subject_placeholders("  ").is_err());

@@ -106,7 +106,8 @@ pub async fn run(ports: &Ports, input: DeliverInput) -> Result<DeliverOutput> {
             key: news.locate(&key("newsletter.html")),
             hint: "run the assemble step again".into(),
         })?;
-    let doc: Newsletter = get_json(news, &key("newsletter.json"), "run the assemble step again").await?;
+    let doc: Newsletter =
+        get_json(news, &key("newsletter.json"), "run the assemble step again").await?;
     let addresses = Addresses::of(&file, config)?;
     let recipients = addresses.recipients();
 

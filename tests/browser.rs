@@ -276,13 +276,18 @@ async fn the_email_and_the_newsletter_read_well_at_600_and_375_px() {
         })
         .collect();
     assert_eq!(items.len(), 20);
-    for (page, name) in [(&part, "email"), (&issue.join("newsletter.html"), "newsletter")] {
+    for (page, name) in [
+        (&part, "email"),
+        (&issue.join("newsletter.html"), "newsletter"),
+    ] {
         for width in [600, 375] {
             let seen = look_at_width(&chromium, page, &format!("{name}-{width}"), width);
             assert_fits_at(&seen, &format!("{name} at {width} px"), width);
             for (title, url) in &items {
                 let to_it = |want: &dyn Fn(&str) -> bool| {
-                    seen.links.iter().any(|(text, href)| href == url && want(text))
+                    seen.links
+                        .iter()
+                        .any(|(text, href)| href == url && want(text))
                 };
                 assert!(
                     to_it(&|t| t == title),
@@ -294,13 +299,14 @@ async fn the_email_and_the_newsletter_read_well_at_600_and_375_px() {
                 );
             }
             assert!(
-                seen.links.iter().all(|(_, href)| href.starts_with("https://")
-                    || href.starts_with("http://")
-                    || href.starts_with("mailto:")),
+                seen.links
+                    .iter()
+                    .all(|(_, href)| href.starts_with("https://")
+                        || href.starts_with("http://")
+                        || href.starts_with("mailto:")),
                 "{name}: a link that goes nowhere a reader expects: {:?}",
                 seen.links
             );
         }
     }
 }
-

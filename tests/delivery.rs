@@ -388,3 +388,46 @@ async fn a_client_without_delivery_or_a_run_without_a_carrier_sends_nothing() {
             .contains("--deliver none")
     );
 }
+
+/// A week with nothing selected follows `send_empty`: sent saying so (the default), or not sent.
+#[tokio::test]
+async fn an_empty_week_is_delivered_only_when_send_empty() {
+    for send_empty in [true, false] {
+        let config = tempfile::tempdir().unwrap();
+        common::copy_tree(&fixtures(), config.path());
+        let path = config.path().join("clients/lai_weekly.yaml");
+        let text =
+            std::fs::read_to_string(&path).unwrap() + &format!("\nsend_empty: {send_empty}\n");
+        std::fs::write(&path, text).unwrap();
+        let out = tempfile::tempdir().unwrap();
+        let (mut ports, _) = common::offline_ports(config.path(), out.path());
+        let outbox = Arc::new(MemoryMailer::default());
+        ports.mailer = Some(outbox.clone());
+        // No fixture item falls in this window.
+        let input = serde_json::json!({"client_id": "lai_weekly", "run_date": "2027-06-07"});
+        let summary = vectora_inbox::runner::execute(
+            vectora_inbox::runner::DEFINITION,
+            ports,
+            input,
+            "empty",
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(summary["status"], "empty");
+        if send_empty {
+            assert_eq!(summary["delivery"]["status"], "sent", "{summary}");
+            assert_eq!(outbox.sent().len(), 1);
+        } else {
+            assert_eq!(summary["delivery"]["status"], "skipped", "{summary}");
+            assert!(
+                summary["delivery"]["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("send_empty: false")
+            );
+            assert!(outbox.sent().is_empty());
+        }
+    }
+}

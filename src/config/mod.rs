@@ -456,23 +456,10 @@ fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()
 /// Every mailbox parses, the subject names only known placeholders, the unsubscribe link is a
 /// mailto: a mistake here would otherwise surface as an SES rejection on Monday morning.
 fn validate_delivery(file: &str, d: &DeliveryConfig) -> Result<()> {
-    let mailbox = |path: String, value: &str| {
-        crate::delivery::Mailbox::parse(value)
-            .map(|_| ())
-            .map_err(|why| Error::config(file, path, format!("{value:?}: {why}")))
-    };
-    mailbox("delivery.from".into(), &d.from)?;
+    crate::delivery::Addresses::of(file, d)?;
     ensure(!d.to.is_empty(), file, "delivery.to", || {
         "must list at least one recipient (Name <address> or address)".into()
     })?;
-    for (list, values) in [("to", &d.to), ("cc", &d.cc), ("bcc", &d.bcc)] {
-        for (i, v) in values.iter().enumerate() {
-            mailbox(format!("delivery.{list}[{i}]"), v)?;
-        }
-    }
-    if let Some(r) = &d.reply_to {
-        mailbox("delivery.reply_to".into(), r)?;
-    }
     crate::delivery::subject_placeholders(&d.subject)
         .map_err(|why| Error::config(file, "delivery.subject", why))?;
     if let Some(u) = &d.list_unsubscribe {

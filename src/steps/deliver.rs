@@ -113,8 +113,19 @@ pub async fn run(ports: &Ports, input: DeliverInput) -> Result<DeliverOutput> {
 
     let receipt_key = key("delivery.json");
     let sends = mailer.kind() == MailerKind::Send;
-    let prior: Option<Receipt> = if sends && news.get(&receipt_key).await?.is_some() {
-        Some(get_json(news, &receipt_key, "").await?)
+    let prior: Option<Receipt> = if sends {
+        news
+            .get(&receipt_key)
+            .await?
+            .map(|bytes| {
+                serde_json::from_slice(&bytes).map_err(|e| {
+                    Error::Internal(format!(
+                        "{} is not a delivery receipt ({e}): fix or delete it, knowing whether the issue left",
+                        news.locate(&receipt_key)
+                    ))
+                })
+            })
+            .transpose()?
     } else {
         None
     };

@@ -100,6 +100,20 @@ pub enum Error {
     #[error("{message}")]
     Aws { kind: ErrorKind, message: String },
 
+    /// An earlier send of this issue started and never recorded its outcome: it may have
+    /// reached readers, so the deliver step refuses to guess (at most once) and says how to
+    /// decide.
+    #[error(
+        "{receipt}: the send of message <{message_id}> started at {attempted_at} never recorded its outcome, so it may already have reached readers; check the recipients' inboxes (or the SES sending statistics), then run `vectora deliver --client {client_id} --date {run_date} --resend` only if it did not arrive"
+    )]
+    DeliveryUncertain {
+        receipt: String,
+        message_id: String,
+        attempted_at: String,
+        client_id: String,
+        run_date: String,
+    },
+
     /// A bug: an invariant did not hold.
     #[error("internal error: {0}")]
     Internal(String),
@@ -108,7 +122,9 @@ pub enum Error {
 impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Config { .. } | Error::InvalidEvent { .. } => ErrorKind::InvalidInput,
+            Error::Config { .. } | Error::InvalidEvent { .. } | Error::DeliveryUncertain { .. } => {
+                ErrorKind::InvalidInput
+            }
             Error::SourceUnavailable { .. } => ErrorKind::SourceUnavailable,
             Error::Throttled(_) => ErrorKind::Throttled,
             Error::Aws { kind, .. } => *kind,

@@ -9,7 +9,8 @@
 //! `VECTORA_BEDROCK_MODEL_ID` (overrides the client's), `NCBI_API_KEY_SSM_PARAMETER` (fetch),
 //! `VECTORA_SOURCES_CONCURRENCY` / `VECTORA_SECTIONS_CONCURRENCY` (plan: the Map concurrency of
 //! this deployment, default 4 and 2), `VECTORA_OFFLINE=1` (fetch replays recorded captures:
-//! local emulation and conformance).
+//! local emulation and conformance). The deliver function sends through SES (standard AWS
+//! configuration chain).
 
 use std::sync::Arc;
 
@@ -115,6 +116,13 @@ pub async fn ports_from_env<S: Step>() -> Result<Ports, Error> {
     } else {
         Arc::new(MemoryMetrics::default())
     };
+    let mailer: Option<Arc<dyn crate::ports::Mailer>> = if S::MAILS {
+        Some(Arc::new(crate::aws::ses::SesMailer::new(
+            crate::aws::ses::SesMailer::client_from_env().await,
+        )))
+    } else {
+        None
+    };
     Ok(Ports {
         stores: Stores {
             config,
@@ -125,6 +133,7 @@ pub async fn ports_from_env<S: Step>() -> Result<Ports, Error> {
         editor,
         metrics,
         secrets,
+        mailer,
         clock,
         concurrency: concurrency_from_env()?,
     })

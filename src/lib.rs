@@ -10,6 +10,7 @@ pub mod asl;
 pub mod aws;
 pub mod classify;
 pub mod config;
+pub mod delivery;
 pub mod deploy;
 pub mod editorial;
 pub mod error;

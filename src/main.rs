@@ -1,4 +1,4 @@
-//! `vectora`: the command line (run, parse, classify, step, validate, aws). Wiring only: every
+//! `vectora`: the command line (run, parse, classify, step, deliver, validate, aws). Wiring only: every
 //! behaviour lives in the library.
 
 use std::io::{BufRead, Write};
@@ -10,14 +10,16 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use vectora_inbox::asl::{ExecutionEvent, ExecutionObserver};
+use vectora_inbox::aws::ses::SesMailer;
 use vectora_inbox::classify::{Classifier, ClassifyInput};
 use vectora_inbox::config::{self, SourceKind, load_client};
+use vectora_inbox::delivery::eml::EmlFile;
 use vectora_inbox::editorial::{BedrockEditor, TemplateEditor};
 use vectora_inbox::normalize::html_page::{self, PageSelectors};
 use vectora_inbox::normalize::{self, Format, Origin, pubmed};
 use vectora_inbox::ports::metrics::MemoryMetrics;
 use vectora_inbox::ports::secrets::EnvSecrets;
-use vectora_inbox::ports::{Fetcher, Ports, SystemClock};
+use vectora_inbox::ports::{Fetcher, Mailer, Ports, SystemClock};
 use vectora_inbox::runner;
 use vectora_inbox::sources::{CaptureFetcher, HttpFetcher, HttpLimits};
 use vectora_inbox::steps;
@@ -89,6 +91,29 @@ enum Command {
         /// With --editor bedrock: ask the model again instead of reusing recorded answers.
         #[arg(long)]
         fresh_editorial: bool,
+        /// For deliver: how the message is carried (as `run --deliver`).
+        #[arg(long, value_enum, default_value_t = DeliverChoice::None)]
+        deliver: DeliverChoice,
+    },
+    /// Deliver an assembled newsletter by e-mail now (the deliver step, outside a run); an
+    /// issue already sent is not sent again unless --resend.
+    Deliver {
+        #[arg(long)]
+        client: String,
+        /// The run date of the issue (YYYY-MM-DD).
+        #[arg(long)]
+        date: NaiveDate,
+        #[arg(long, default_value = "fixtures")]
+        config: PathBuf,
+        /// Where the run wrote: a directory or s3://BUCKET[/PREFIX] (as for `run`).
+        #[arg(long, default_value = "vectora-out")]
+        store: String,
+        /// Send again even though delivery.json says the issue already left (a reader lost
+        /// it, or an uncertain send that you checked did not arrive).
+        #[arg(long)]
+        resend: bool,
+        #[arg(long = "via", value_enum, default_value_t = DeliverChoice::Ses)]
+        via: DeliverChoice,
     },
     /// See what the editor would send the model, without paying for it.
     #[command(subcommand)]
@@ -295,6 +320,21 @@ struct RunArgs {
     /// answers recorded for the same requests (accepted or refused).
     #[arg(long)]
     fresh_editorial: bool,
+    /// How the deliver step carries the newsletter to the client's `delivery` recipients.
+    #[arg(long, value_enum, default_value_t = DeliverChoice::None)]
+    deliver: DeliverChoice,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum DeliverChoice {
+    /// Send nothing (the summary's delivery says skipped).
+    None,
+    /// Write the message as newsletter.eml beside the newsletter; byte-identical between
+    /// identical runs; no receipt.
+    Eml,
+    /// Send through SES v2 (standard AWS configuration chain; AWS_ENDPOINT_URL_SESV2), once:
+    /// guarded by the delivery.json receipt.
+    Ses,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -367,12 +407,32 @@ async fn dispatch(command: Command) -> Result<()> {
             offline,
             editor,
             fresh_editorial,
+            deliver,
         } => {
             let mut ports = local_ports(&config, &store, offline).await?;
             if name == <steps::GenerateSection as steps::Step>::NAME {
                 ports.editor = editor_for(&ports, editor, fresh_editorial, None).await?;
             }
+            ports.mailer = mailer_for(&ports, deliver).await;
             step(&name, &input, ports).await
+        }
+        Command::Deliver {
+            client,
+            date,
+            config,
+            store,
+            resend,
+            via,
+        } => {
+            let mut ports = local_ports(&config, &store, false).await?;
+            ports.mailer = mailer_for(&ports, via).await;
+            let event =
+                serde_json::json!({"client_id": client, "run_date": date, "resend": resend});
+            let output = steps::dispatch(<steps::Deliver as steps::Step>::NAME, &ports, event)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", e.kind()))?;
+            println!("{}", serde_json::to_string(&output)?);
+            Ok(())
         }
         Command::Editorial(EditorialCommand::Preview {
             client,
@@ -638,8 +698,18 @@ async fn local_ports(config: &Path, store: &str, offline: bool) -> Result<Ports>
         clock: Arc::new(SystemClock),
         metrics: Arc::new(MemoryMetrics::default()),
         secrets: Arc::new(EnvSecrets),
+        mailer: None,
         concurrency: Default::default(),
     })
+}
+
+/// The carrier `--deliver` / `--via` names.
+async fn mailer_for(ports: &Ports, choice: DeliverChoice) -> Option<Arc<dyn Mailer>> {
+    match choice {
+        DeliverChoice::None => None,
+        DeliverChoice::Eml => Some(Arc::new(EmlFile::new(ports.stores.newsletters.clone()))),
+        DeliverChoice::Ses => Some(Arc::new(SesMailer::new(SesMailer::client_from_env().await))),
+    }
 }
 
 /// Progress on stderr: one line per step, per source and per section.
@@ -717,10 +787,12 @@ async fn run(args: RunArgs) -> Result<()> {
         store,
         resume,
         fresh_editorial,
+        deliver,
     } = args;
     let (client, config, store) = (client.as_str(), config.as_path(), store.as_str());
     let mut ports = local_ports(config, store, offline).await?;
     ports.editor = editor_for(&ports, editor, fresh_editorial, Some(client)).await?;
+    ports.mailer = mailer_for(&ports, deliver).await;
     let run_date = date.unwrap_or_else(|| chrono::Utc::now().date_naive());
     let input = serde_json::json!({
         "client_id": client,

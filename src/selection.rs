@@ -219,6 +219,7 @@ mod tests {
             },
             keep_undated: false,
             send_empty: true,
+            delivery: None,
             pubmed: None,
         }
     }

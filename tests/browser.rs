@@ -1,9 +1,10 @@
-//! The report page, the archive page and the newsletter as a reader sees them: rendered by
-//! headless Chromium (Debian's `chromium`) at 375 px with every host unresolvable, checked for
+//! The report page, the archive page, the newsletter and the e-mail's HTML part as a reader sees
+//! them: rendered by headless Chromium (Debian's `chromium`) at 375 px (and the newsletter and
+//! the e-mail at 600 px too) with every host unresolvable, checked for
 //! the numbers and rows a reader looks for, no horizontal scroll and no request leaving the page.
 //! Headless Chromium will not make a window narrower than 500 px, so each page is shown in a
 //! 375 px wide frame and measures itself there. Screenshots are kept under
-//! `target/tmp/screenshots/` (report, archive, trends and newsletter).
+//! `target/tmp/screenshots/` (report, archive, trends, newsletter and e-mail).
 
 mod common;
 
@@ -33,13 +34,13 @@ fn chromium() -> Option<PathBuf> {
     found
 }
 
-fn chromium_args(profile: &Path) -> Vec<String> {
+fn chromium_args(profile: &Path, width: u32) -> Vec<String> {
     vec![
         "--headless".into(),
         "--no-sandbox".into(),
         "--disable-gpu".into(),
         "--hide-scrollbars".into(),
-        "--window-size=500,1600".into(),
+        format!("--window-size={},1600", width.max(500)),
         // The frame reads what the page measured (both are local files).
         "--allow-file-access-from-files".into(),
         // Any request for a host fails: a page that needs the network shows it.
@@ -56,6 +57,8 @@ struct Probe {
     client_width: u32,
     text: String,
     resources: Vec<String>,
+    /// Every link: its text and where it goes.
+    links: Vec<(String, String)>,
 }
 
 const PROBE: &str = r#"<script>
@@ -66,15 +69,21 @@ const PROBE: &str = r#"<script>
     scroll_width: document.documentElement.scrollWidth,
     client_width: document.documentElement.clientWidth,
     text: document.body.innerText,
-    resources: performance.getEntriesByType("resource").map(function (e) { return e.name; })
+    resources: performance.getEntriesByType("resource").map(function (e) { return e.name; }),
+    links: Array.prototype.map.call(document.links, function (a) { return [a.textContent, a.getAttribute("href")]; })
   });
   parent.document.body.appendChild(p);
 })();
 </script>"#;
 
-/// Renders `page` (a file whose relative links resolve beside it), screenshots it to
-/// `target/tmp/screenshots/{shot}.png` and returns what the page measured.
+/// Renders `page` (a file whose relative links resolve beside it) in a frame `WIDTH` px wide,
+/// screenshots it to `target/tmp/screenshots/{shot}.png` and returns what the page measured.
 fn look_at(chromium: &Path, page: &Path, shot: &str) -> Probe {
+    look_at_width(chromium, page, shot, WIDTH)
+}
+
+/// [`look_at`] in a frame `width` px wide.
+fn look_at_width(chromium: &Path, page: &Path, shot: &str, width: u32) -> Probe {
     let html = std::fs::read_to_string(page).unwrap();
     let probe_page = page.with_file_name(format!(".probe-{shot}.html"));
     std::fs::write(
@@ -85,14 +94,14 @@ fn look_at(chromium: &Path, page: &Path, shot: &str) -> Probe {
     let frame = page.with_file_name(format!(".frame-{shot}.html"));
     let frame_html = |src: &Path| {
         format!(
-            "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"{}\" style=\"width:{WIDTH}px;height:1600px;border:0\"></iframe></body></html>",
+            "<!DOCTYPE html><html><body style=\"margin:0\"><iframe src=\"{}\" style=\"width:{width}px;height:1600px;border:0\"></iframe></body></html>",
             src.file_name().unwrap().to_str().unwrap()
         )
     };
     std::fs::write(&frame, frame_html(&probe_page)).unwrap();
     let profile = tempfile::tempdir().unwrap();
     let dom = Command::new(chromium)
-        .args(chromium_args(profile.path()))
+        .args(chromium_args(profile.path(), width))
         .arg("--dump-dom")
         .arg(format!("file://{}", frame.display()))
         .output()
@@ -118,7 +127,7 @@ fn look_at(chromium: &Path, page: &Path, shot: &str) -> Probe {
     std::fs::write(&frame, frame_html(page)).unwrap();
     let profile = tempfile::tempdir().unwrap();
     let status = Command::new(chromium)
-        .args(chromium_args(profile.path()))
+        .args(chromium_args(profile.path(), width))
         .arg(format!("--screenshot={}", png.display()))
         .arg(format!("file://{}", frame.display()))
         .output()
@@ -131,13 +140,17 @@ fn look_at(chromium: &Path, page: &Path, shot: &str) -> Probe {
 }
 
 fn assert_fits_and_stays_home(p: &Probe, what: &str) {
+    assert_fits_at(p, what, WIDTH)
+}
+
+fn assert_fits_at(p: &Probe, what: &str, width: u32) {
     assert_eq!(
-        p.client_width, WIDTH,
-        "{what} was not laid out at {WIDTH} px"
+        p.client_width, width,
+        "{what} was not laid out at {width} px"
     );
     assert!(
         p.scroll_width <= p.client_width,
-        "{what} scrolls sideways at {WIDTH} px: {} > {}",
+        "{what} scrolls sideways at {width} px: {} > {}",
         p.scroll_width,
         p.client_width
     );
@@ -226,4 +239,74 @@ async fn report_archive_and_newsletter_read_well_at_375_px_without_the_network()
         newsletter.text.contains(first.as_str()),
         "{first} not shown"
     );
+}
+
+/// The e-mail's HTML part and the web newsletter at 600 px (a desktop mail client's reading
+/// pane) and 375 px (a phone): no sideways scroll, nothing fetched, every selected item linked
+/// to its source with its title as the link text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_email_and_the_newsletter_read_well_at_600_and_375_px() {
+    let Some(chromium) = chromium() else { return };
+    let out = tempfile::tempdir().unwrap();
+    let mailer = std::sync::Arc::new(vectora_inbox::delivery::eml::EmlFile::new(
+        std::sync::Arc::new(vectora_inbox::store::LocalDirStore::new(
+            out.path().join("newsletters"),
+        )),
+    ));
+    common::run_fixture_delivering(&fixtures(), out.path(), mailer, false)
+        .await
+        .unwrap();
+    let issue = out.path().join("newsletters/lai_weekly/2026/11/23");
+    let raw = std::fs::read(issue.join("newsletter.eml")).unwrap();
+    let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let part = issue.join("email-part.html");
+    std::fs::write(&part, message.body_html(0).unwrap().as_bytes()).unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(issue.join("newsletter.json")).unwrap()).unwrap();
+    let items: Vec<(String, String)> = doc["sections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|s| s["items"].as_array().unwrap().iter())
+        .map(|i| {
+            (
+                i["title"].as_str().unwrap().to_string(),
+                i["url"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(items.len(), 20);
+    for (page, name) in [
+        (&part, "email"),
+        (&issue.join("newsletter.html"), "newsletter"),
+    ] {
+        for width in [600, 375] {
+            let seen = look_at_width(&chromium, page, &format!("{name}-{width}"), width);
+            assert_fits_at(&seen, &format!("{name} at {width} px"), width);
+            for (title, url) in &items {
+                let to_it = |want: &dyn Fn(&str) -> bool| {
+                    seen.links
+                        .iter()
+                        .any(|(text, href)| href == url && want(text))
+                };
+                assert!(
+                    to_it(&|t| t == title),
+                    "{name} at {width} px: no link {title:?} → {url}"
+                );
+                assert!(
+                    to_it(&|t| t.starts_with("Read on ")),
+                    "{name} at {width} px: no \"Read on …\" link to {url}"
+                );
+            }
+            assert!(
+                seen.links
+                    .iter()
+                    .all(|(_, href)| href.starts_with("https://")
+                        || href.starts_with("http://")
+                        || href.starts_with("mailto:")),
+                "{name}: a link that goes nowhere a reader expects: {:?}",
+                seen.links
+            );
+        }
+    }
 }

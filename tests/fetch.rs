@@ -518,6 +518,7 @@ async fn an_unchanged_feed_is_not_downloaded_twice() {
         clock: Arc::new(vectora_inbox::ports::SystemClock),
         metrics: Arc::new(vectora_inbox::ports::metrics::MemoryMetrics::default()),
         secrets: Arc::new(vectora_inbox::ports::secrets::EnvSecrets),
+        mailer: None,
         concurrency: Default::default(),
     };
     let event = |date: &str| {

@@ -136,6 +136,30 @@ fn assert_bounded_and_clean(name: &str, out: &str) {
     }
 }
 
+/// HTML: the template's tags only, no event handler, every href http(s); `javascript:` only in
+/// text.
+fn assert_clean_html(html: &str) {
+    let dom = scraper::Html::parse_document(html);
+    let allowed = [
+        "html", "head", "body", "meta", "title", "table", "tbody", "tr", "td", "h1", "h2", "h3",
+        "p", "ul", "li", "a", "span", "strong",
+    ];
+    for element in dom.root_element().descendent_elements() {
+        let e = element.value();
+        assert!(allowed.contains(&e.name()), "<{}> in the HTML", e.name());
+        for (name, value) in e.attrs() {
+            assert!(!name.starts_with("on"), "{name}={value}");
+            if name == "href" {
+                assert!(value.starts_with("https://") || value.starts_with("http://"));
+            }
+            assert!(
+                !value.to_lowercase().contains("javascript"),
+                "{name}={value}"
+            );
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hostile_feed_is_neutralized_in_both_newsletters() {
     let config = tempfile::tempdir().unwrap();
@@ -215,27 +239,7 @@ async fn a_hostile_feed_is_neutralized_in_both_newsletters() {
     );
     assert!(md.contains("\\[Click here\\](javascript:alert(document.cookie))"));
 
-    // HTML: the template's tags only, no event handler, every href http(s); `javascript:` only
-    // in text.
-    let dom = scraper::Html::parse_document(&html);
-    let allowed = [
-        "html", "head", "body", "meta", "title", "table", "tbody", "tr", "td", "h1", "h2", "h3",
-        "p", "ul", "li", "a", "span", "strong",
-    ];
-    for element in dom.root_element().descendent_elements() {
-        let e = element.value();
-        assert!(allowed.contains(&e.name()), "<{}> in the HTML", e.name());
-        for (name, value) in e.attrs() {
-            assert!(!name.starts_with("on"), "{name}={value}");
-            if name == "href" {
-                assert!(value.starts_with("https://") || value.starts_with("http://"));
-            }
-            assert!(
-                !value.to_lowercase().contains("javascript"),
-                "{name}={value}"
-            );
-        }
-    }
+    assert_clean_html(&html);
     assert!(
         html.contains("&lt;script&gt;alert(2)&lt;/script&gt;"),
         "escaped text stays"
@@ -287,4 +291,48 @@ fn assert_normalized_items_bounded(path: &Path) {
         }
         assert!(item["title"].as_str().unwrap().chars().count() <= 300);
     }
+}
+
+#[tokio::test]
+async fn hostile_item_text_never_becomes_markup_in_the_email() {
+    let config = tempfile::tempdir().unwrap();
+    copy_tree(&fixtures(), config.path());
+    std::fs::write(
+        config.path().join("sources/captures/endpoints.xml"),
+        hostile_feed(),
+    )
+    .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let mailer = std::sync::Arc::new(vectora_inbox::delivery::eml::EmlFile::new(
+        std::sync::Arc::new(vectora_inbox::store::LocalDirStore::new(
+            out.path().join("newsletters"),
+        )),
+    ));
+    let summary = run_fixture_delivering(config.path(), out.path(), mailer, false)
+        .await
+        .unwrap();
+    assert_eq!(summary["delivery"]["status"], "written", "{summary}");
+    let dir = out.path().join("newsletters/lai_weekly/2026/11/23");
+    let raw = std::fs::read(dir.join("newsletter.eml")).unwrap();
+    let message = mail_parser::MessageParser::default().parse(&raw).unwrap();
+    let html = message.body_html(0).unwrap().replace("\r\n", "\n");
+    let text = message.body_text(0).unwrap().replace("\r\n", "\n");
+    assert!(
+        html.contains("Uzedy long-acting injectable wins FDA approval in bipolar I"),
+        "the hostile items are in the e-mail"
+    );
+    // The e-mail's HTML is the sanitized newsletter, no more: the checks above hold for it.
+    assert_eq!(
+        html.trim_end(),
+        std::fs::read_to_string(dir.join("newsletter.html"))
+            .unwrap()
+            .trim_end()
+    );
+    assert_clean_html(&html);
+    assert!(
+        html.contains("&lt;script&gt;alert(2)&lt;/script&gt;"),
+        "escaped text stays"
+    );
+    assert_bounded_and_clean("e-mail text", &text);
+    assert_bounded_and_clean("e-mail html", &html);
 }

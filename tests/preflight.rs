@@ -712,7 +712,7 @@ async fn promote_deploys_the_artifact_stage_runs_to_prod_and_refuses_when_prefli
     let runner = Recorder::default();
     let passed = Report::new(&dev(&[]), Vec::new());
     let stage = Deployment::new("stage", "vectora-inbox-stage", BTreeMap::new());
-    // prod with a command-line override, and SesIdentity, which only the preflight reads.
+    // prod with command-line overrides: every judged parameter reaches sam deploy.
     let prod = Deployment::new(
         "prod",
         "vectora-inbox-prod",
@@ -764,7 +764,7 @@ async fn promote_deploys_the_artifact_stage_runs_to_prod_and_refuses_when_prefli
                 "sam deploy --template-file {p} --config-file /repo/infra/samconfig.toml --config-env stage"
             ),
             format!(
-                "sam deploy --template-file {p} --config-file /repo/infra/samconfig.toml --config-env prod --parameter-overrides AlarmEmail=ops@vectora.example Env=prod"
+                "sam deploy --template-file {p} --config-file /repo/infra/samconfig.toml --config-env prod --parameter-overrides AlarmEmail=ops@vectora.example Env=prod SesIdentity=vectora.example"
             ),
         ]
     );

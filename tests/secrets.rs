@@ -158,6 +158,7 @@ async fn the_pubmed_fetch_sends_the_key_and_never_stores_it() {
         )),
         metrics: Arc::new(vectora_inbox::ports::metrics::MemoryMetrics::default()),
         secrets: Arc::new(ssm(ssm_port)),
+        mailer: None,
         concurrency: Default::default(),
     };
     let event = serde_json::json!({

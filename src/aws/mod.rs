@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod cloudwatch;
+pub mod ses;
 pub mod sfn;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

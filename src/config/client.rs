@@ -37,6 +37,41 @@ pub struct ClientConfig {
     /// Required when the client follows a `pubmed` source.
     #[serde(default)]
     pub pubmed: Option<PubmedQuery>,
+    /// Who receives the newsletter by e-mail; without it the newsletter is only written.
+    #[serde(default)]
+    pub delivery: Option<DeliveryConfig>,
+}
+
+/// The e-mail that carries the newsletter (`deliver` step, `vectora deliver`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// `false` keeps the block but sends nothing (a paused client).
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// The sender: a mailbox (`Name <address>` or `address`) whose address or domain is a
+    /// verified SES identity.
+    pub from: String,
+    /// Mailboxes in `To`; at least one.
+    pub to: Vec<String>,
+    #[serde(default)]
+    pub cc: Vec<String>,
+    /// Sent to, never named in the message headers.
+    #[serde(default)]
+    pub bcc: Vec<String>,
+    #[serde(default)]
+    pub reply_to: Option<String>,
+    /// The subject; `{name}` is the newsletter's name, `{period}` the period it covers,
+    /// `{date}` the run date.
+    #[serde(default = "default_subject")]
+    pub subject: String,
+    /// A `mailto:` address readers write to to unsubscribe (`List-Unsubscribe` header).
+    #[serde(default)]
+    pub list_unsubscribe: Option<String>,
+}
+
+fn default_subject() -> String {
+    "{name} \u{2014} {period}".into()
 }
 
 fn yes() -> bool {

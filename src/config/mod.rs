@@ -16,8 +16,8 @@ use sha2::{Digest, Sha256};
 
 pub use catalog::{Catalog, HtmlOptions, PubmedOptions, SourceDef, SourceKind};
 pub use client::{
-    AlwaysKeep, BedrockConfig, Caps, ClientConfig, EditorConfig, PubmedQuery, ScheduleConfig,
-    SectionConfig, SortBy, TokenPrices, WatchListRefs,
+    AlwaysKeep, BedrockConfig, Caps, ClientConfig, DeliveryConfig, EditorConfig, PubmedQuery,
+    ScheduleConfig, SectionConfig, SortBy, TokenPrices, WatchListRefs,
 };
 pub use scopes::{
     Company, CompanyScope, CompanyTier, ExclusionGroup, ExclusionScope, Molecule, MoleculeScope,
@@ -436,6 +436,9 @@ fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()
             || "must be a short phrase such as \"3 to 6 lines\" (1 to 80 characters)".into(),
         )?;
     }
+    if let Some(d) = &c.delivery {
+        validate_delivery(file, d)?;
+    }
     validate_cron(file, &c.schedule.cron)?;
     let tz = &c.schedule.timezone;
     let tz_ok = tz == "UTC"
@@ -448,6 +451,28 @@ fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()
     ensure(tz_ok, file, "schedule.timezone", || {
         format!("{tz:?} is not an IANA time zone name: expected e.g. UTC or Europe/Paris")
     })
+}
+
+/// Every mailbox parses, the subject names only known placeholders, the unsubscribe link is a
+/// mailto: a mistake here would otherwise surface as an SES rejection on Monday morning.
+fn validate_delivery(file: &str, d: &DeliveryConfig) -> Result<()> {
+    crate::delivery::Addresses::of(file, d)?;
+    ensure(!d.to.is_empty(), file, "delivery.to", || {
+        "must list at least one recipient (Name <address> or address)".into()
+    })?;
+    crate::delivery::subject_placeholders(&d.subject)
+        .map_err(|why| Error::config(file, "delivery.subject", why))?;
+    if let Some(u) = &d.list_unsubscribe {
+        let ok = u.strip_prefix("mailto:").is_some_and(|a| {
+            crate::delivery::Mailbox::parse(a.split('?').next().unwrap_or(a)).is_ok()
+        });
+        ensure(ok, file, "delivery.list_unsubscribe", || {
+            format!(
+                "{u:?} is not a mailto link: expected e.g. mailto:unsubscribe@example.com?subject=unsubscribe"
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// EventBridge cron: six fields, and one of day-of-month / day-of-week must be `?`.
@@ -997,6 +1022,49 @@ mod tests {
         let bundle = load_client(&store, "lai_weekly").await.unwrap();
         assert_eq!(bundle.sources.len(), bundle.client.sources.len());
         assert_eq!(bundle.digest.len(), 64);
+    }
+
+    #[tokio::test]
+    async fn delivery_mistakes_name_the_file_the_key_and_the_value() {
+        let key = "clients/lai_weekly.yaml";
+        let err = error_of(key, |s| {
+            s.replace("- archive@example.com", "- archive.example.com")
+        })
+        .await;
+        assert!(
+            err.contains("lai_weekly.yaml: delivery.bcc[0]: \"archive.example.com\": is not an e-mail address"),
+            "{err}"
+        );
+        let err = error_of(key, |s| {
+            s.replace("subject: \"{name} — {period}\"", "subject: \"{title}\"")
+        })
+        .await;
+        assert!(
+            err.contains("delivery.subject") && err.contains("{title}"),
+            "{err}"
+        );
+        let err = error_of(key, |s| {
+            s.replace(
+                "list_unsubscribe: \"mailto:",
+                "list_unsubscribe: \"https://",
+            )
+        })
+        .await;
+        assert!(
+            err.contains("delivery.list_unsubscribe") && err.contains("not a mailto link"),
+            "{err}"
+        );
+        let err = error_of(key, |s| {
+            s.replace(
+                "  to:\n    - \"BD Team <bd-team@example.com>\"\n",
+                "  to: []\n",
+            )
+        })
+        .await;
+        assert!(
+            err.contains("lai_weekly.yaml: delivery.to: must list at least one recipient"),
+            "{err}"
+        );
     }
 
     #[tokio::test]

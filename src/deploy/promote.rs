@@ -82,10 +82,6 @@ pub fn artifact(source: Source<'_>, records: &Path) -> Result<(PathBuf, String)>
     }
 }
 
-/// Parameters the preflight reads that the template does not declare (yet): `sam deploy` would
-/// refuse them. `SesIdentity` joins the template with e-mail delivery (issue #12).
-pub const PREFLIGHT_ONLY: &[&str] = &["SesIdentity"];
-
 /// The `sam deploy` command line for `env`. `parameters` is the whole set the preflight judged
 /// (samconfig's, then the command line's): `--parameter-overrides` on the command line replaces
 /// samconfig's list rather than adding to it, so all of them are passed.
@@ -106,7 +102,6 @@ pub fn deploy_command(
     ];
     let overrides: Vec<String> = parameters
         .iter()
-        .filter(|(k, _)| !PREFLIGHT_ONLY.contains(&k.as_str()))
         .map(|(k, v)| format!("{k}={v}"))
         .collect();
     if !overrides.is_empty() {

@@ -10,6 +10,7 @@ pub mod clock;
 pub mod command;
 pub mod editor;
 pub mod fetcher;
+pub mod mailer;
 pub mod metrics;
 pub mod secrets;
 pub mod store;
@@ -19,6 +20,7 @@ use std::sync::Arc;
 pub use clock::{Clock, SystemClock, VirtualClock};
 pub use editor::Editor;
 pub use fetcher::Fetcher;
+pub use mailer::Mailer;
 pub use metrics::MetricsSink;
 pub use secrets::Secrets;
 pub use store::{ObjectStore, Stores};
@@ -33,6 +35,9 @@ pub struct Ports {
     pub clock: Arc<dyn Clock>,
     pub metrics: Arc<dyn MetricsSink>,
     pub secrets: Arc<dyn Secrets>,
+    /// What carries the newsletter to its readers; `None` (`--deliver none`, the default
+    /// locally) makes the deliver step a no-op that says so.
+    pub mailer: Option<Arc<dyn Mailer>>,
     /// How many sources and sections a run works on at once (a deployment setting).
     pub concurrency: Concurrency,
 }

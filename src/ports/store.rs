@@ -43,4 +43,5 @@ pub mod content_type {
     pub const HTML: &str = "text/html; charset=utf-8";
     pub const YAML: &str = "application/yaml";
     pub const OCTET: &str = "application/octet-stream";
+    pub const EML: &str = "message/rfc822";
 }

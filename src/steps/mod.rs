@@ -6,6 +6,7 @@
 //! keys, and returns a small JSON result (claim check: keys and counts, never item lists).
 
 pub mod assemble;
+pub mod deliver;
 pub mod fetch;
 pub mod generate_section;
 pub mod match_items;
@@ -25,7 +26,7 @@ use crate::ports::store::content_type;
 use crate::ports::{ObjectStore, Ports};
 
 /// The names of the steps, as Lambda functions and as `vectora step NAME`.
-pub const STEP_NAMES: [&str; 7] = [
+pub const STEP_NAMES: [&str; 8] = [
     Plan::NAME,
     Fetch::NAME,
     Normalize::NAME,
@@ -33,6 +34,7 @@ pub const STEP_NAMES: [&str; 7] = [
     Score::NAME,
     GenerateSection::NAME,
     Assemble::NAME,
+    Deliver::NAME,
 ];
 
 /// A step's entry point: parses its event, runs, returns its JSON result.
@@ -50,6 +52,8 @@ pub trait Step {
     const WRITES: bool = false;
     /// Publishes the run's metrics.
     const PUBLISHES: bool = false;
+    /// Sends e-mail (SES).
+    const MAILS: bool = false;
     fn handle(ports: &Ports, event: serde_json::Value) -> BoxFuture<'_, Result<serde_json::Value>>;
 }
 
@@ -98,6 +102,10 @@ step!(
     /// `assemble`: the newsletter, the report and the metrics.
     Assemble, "assemble", assemble, PUBLISHES
 );
+step!(
+    /// `deliver`: the newsletter by e-mail, exactly once.
+    Deliver, "deliver", deliver, MAILS
+);
 
 /// The handler of step `name`, for the callers that choose at run time (`vectora step`, the
 /// local runner).
@@ -110,6 +118,7 @@ pub fn handler(name: &str) -> Result<Handler> {
         Score::NAME => Score::handle,
         GenerateSection::NAME => GenerateSection::handle,
         Assemble::NAME => Assemble::handle,
+        Deliver::NAME => Deliver::handle,
         other => {
             return Err(Error::InvalidEvent {
                 step: other.to_string(),

@@ -39,6 +39,7 @@ fn ports() -> (
         clock: Arc::new(VirtualClock::new(start)),
         metrics: metrics.clone(),
         secrets: Arc::new(crate::ports::secrets::EnvSecrets),
+        mailer: None,
         concurrency: Default::default(),
     };
     (ports, data, news, metrics)

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod fake_bedrock;
+pub mod fake_ses;
 pub mod s3_server;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,7 @@ pub fn offline_ports(config: &Path, out: &Path) -> (Ports, Arc<MemoryMetrics>) {
         clock: Arc::new(SystemClock),
         metrics: metrics.clone(),
         secrets: Arc::new(vectora_inbox::ports::secrets::EnvSecrets),
+        mailer: None,
         concurrency: Default::default(),
     };
     (ports, metrics)
@@ -48,6 +50,29 @@ pub async fn run_fixture(config: &Path, out: &Path) -> serde_json::Value {
         .await
         .expect("definition loads")
         .expect("execution succeeds")
+}
+
+/// [`run_fixture`] with the deliver step carried by `mailer`, and with `--resume`'s skipping
+/// when `resume`; the execution's failure is returned, not panicked on.
+pub async fn run_fixture_delivering(
+    config: &Path,
+    out: &Path,
+    mailer: Arc<dyn vectora_inbox::ports::Mailer>,
+    resume: bool,
+) -> Result<serde_json::Value, vectora_inbox::asl::ExecutionFailure> {
+    let (mut ports, _) = offline_ports(config, out);
+    ports.mailer = Some(mailer);
+    let input = serde_json::json!({"client_id": "lai_weekly", "run_date": FIXTURE_DATE});
+    runner::execute_with(
+        runner::DEFINITION,
+        ports,
+        input,
+        "lai_weekly-test",
+        None,
+        resume,
+    )
+    .await
+    .expect("definition loads")
 }
 
 /// Copies a directory tree (to break one file of a fixture set without touching the original).

@@ -37,6 +37,7 @@ import { parseArgs, isDeepStrictEqual } from 'node:util';
 
 import { startFakeBedrock } from './fake-bedrock.mjs';
 import { startFakeCloudWatch } from './fake-cloudwatch.mjs';
+import { startFakeSes } from './fake-ses.mjs';
 import { warmUp } from './warm-up.mjs';
 
 const { StateMachine } = await import('aws-local-stepfunctions');
@@ -50,6 +51,7 @@ const { values: opt } = parseArgs({
     watch: { type: 'string' }, // plan=http://127.0.0.1:PORT,fetch=…: the cargo lambda watch serving each function
     'bedrock-port': { type: 'string' }, // where the functions' AWS_ENDPOINT_URL_BEDROCK_RUNTIME points
     'cloudwatch-port': { type: 'string' }, // where the functions' AWS_ENDPOINT_URL_CLOUDWATCH points
+    'ses-port': { type: 'string' }, // where the deliver function's AWS_ENDPOINT_URL_SESV2 points
     data: { type: 'string' }, // VECTORA_DATA_STORE of the functions
     newsletters: { type: 'string' }, // VECTORA_NEWSLETTER_STORE of the functions
     'ref-store': { type: 'string' }, // --store of the reference `vectora run`
@@ -284,6 +286,8 @@ function runReference(endpoint) {
   const args = [
     'run', '--client', client, '--config', configDir, '--offline', '--date', runDate,
     '--period-days', String(periodDays), '--editor', 'bedrock', '--store', opt['ref-store'],
+    // The message the deliver function sends, written as a file to compare with.
+    '--deliver', 'eml',
   ];
   const env = {
     ...process.env,
@@ -322,6 +326,8 @@ const fakeConformance = await startFakeBedrock({ port: Number(opt['bedrock-port'
 const fakeReference = await startFakeBedrock({ port: 0, ...fakeBehaviour, name: 'fake-bedrock(reference)' });
 // assemble publishes its metrics with CloudWatch PutMetricData (vectora run keeps them in memory).
 const fakeCloudWatch = opt['cloudwatch-port'] ? await startFakeCloudWatch({ port: Number(opt['cloudwatch-port']) }) : null;
+// deliver sends through SES v2 (vectora run --deliver eml writes the same message as a file).
+const fakeSes = opt['ses-port'] ? await startFakeSes({ port: Number(opt['ses-port']) }) : null;
 log(`fake Bedrock: conformance ${fakeConformance.endpoint}, reference ${fakeReference.endpoint}`);
 log(`section A (${sectionA.id}, "${sectionA.title}"): first ${sdkAttempts} Converse requests throttled; section B (${sectionB.id}, "${sectionB.title}"): always throttled`);
 log(`Map concurrency: ${mapConcurrency.join('; ')}`);
@@ -369,6 +375,7 @@ const reference = await referencePromise;
 await fakeConformance.close();
 await fakeReference.close();
 await fakeCloudWatch?.close();
+await fakeSes?.close();
 fs.writeFileSync(path.join(outDir, 'fake-bedrock.json'), JSON.stringify({ conformance: fakeConformance.stats, reference: fakeReference.stats, cloudwatch: fakeCloudWatch?.calls ?? null }, null, 2));
 
 // ---------------------------------------------------------------------------------------------
@@ -472,8 +479,9 @@ check(isDeepStrictEqual(perSection(fakeConformance.stats), perSection(fakeRefere
 check(fakeConformance.stats.unparsed === 0 && fakeReference.stats.unparsed === 0, 'a Converse request had no recognisable `Section: "…"` line');
 
 // The execution outputs (the Assemble summary): equal, except output_path, which names each run's
-// own store (the CLI prints a local path; the functions' newsletter store is another directory).
-const VOLATILE_SUMMARY = ['output_path'];
+// own store (the CLI prints a local path; the functions' newsletter store is another directory),
+// and delivery, which is SES there and a file here (checked below).
+const VOLATILE_SUMMARY = ['output_path', 'delivery'];
 let referenceSummary = null;
 try {
   referenceSummary = JSON.parse(reference.stdout.trim().split('\n').pop());
@@ -490,6 +498,25 @@ const strip = (value, keys) => {
 if (output && referenceSummary) {
   check(isDeepStrictEqual(strip(output, VOLATILE_SUMMARY), strip(referenceSummary, VOLATILE_SUMMARY)),
     `execution outputs differ (ignoring ${VOLATILE_SUMMARY.join(', ')}):\n  aws-local-stepfunctions: ${JSON.stringify(strip(output, VOLATILE_SUMMARY))}\n  vectora run:             ${JSON.stringify(strip(referenceSummary, VOLATILE_SUMMARY))}`);
+}
+
+// Delivery: the deliver function sent once through SES, recorded its receipt, and sent the very
+// message the reference wrote as newsletter.eml (but for the Date: the send time there, the run
+// date in a preview).
+if (fakeSes) {
+  const sends = fakeSes.calls.filter((c) => c.path === '/v2/email/outbound-emails');
+  check(output?.delivery?.status === 'sent', `the execution output's delivery is not sent: ${JSON.stringify(output?.delivery)}`);
+  check(referenceSummary?.delivery?.status === 'written', `vectora run --deliver eml wrote no message: ${JSON.stringify(referenceSummary?.delivery)}`);
+  check(sends.length === 1 && !sends[0].error, `expected one SendEmail from deliver, got ${JSON.stringify(fakeSes.calls.map((c) => ({ ...c, raw: c.raw?.length })))}`);
+  const withoutDate = (m) => m.split('\r\n').filter((l) => !l.startsWith('Date: ')).join('\r\n');
+  const [yy, mo, da] = opt.date.split('-');
+  const eml = path.join(opt['ref-store'], 'newsletters', client, yy, mo, da, 'newsletter.eml');
+  if (sends.length === 1 && fs.existsSync(eml)) {
+    check(withoutDate(sends[0].raw) === withoutDate(fs.readFileSync(eml, 'utf8')),
+      `the message SES received differs from vectora run's newsletter.eml: ${firstDifference(withoutDate(sends[0].raw), withoutDate(fs.readFileSync(eml, 'utf8')))}`);
+  }
+  const receipt = path.join(opt.newsletters, client, yy, mo, da, 'delivery.json');
+  check(fs.existsSync(receipt) && JSON.parse(fs.readFileSync(receipt, 'utf8')).status === 'sent', `no sent receipt at ${receipt}`);
 }
 
 // Metrics: assemble published once, and CloudWatch understood the request.
@@ -578,7 +605,10 @@ const newsletterRel = path.join(client, yyyy, mm, dd);
 const confNewsletter = path.join(opt.newsletters, newsletterRel);
 const refNewsletter = path.join(opt['ref-store'], 'newsletters', newsletterRel);
 for (const f of BYTE_EXACT) check(fs.existsSync(path.join(confNewsletter, f)), `the conformance run wrote no ${path.join(confNewsletter, f)}`);
-compareTrees('newsletters', confNewsletter, refNewsletter);
+// The receipt (SES) and the preview (eml) are each one engine's; they are checked above.
+compareTrees('newsletters', confNewsletter, refNewsletter, {
+  skip: (f) => ['delivery.json', 'newsletter.eml'].includes(path.basename(f)),
+});
 compareTrees('data', opt.data, opt['ref-store'], {
   // The reference store holds the newsletters too (compared above).
   skip: (f) => f.startsWith(`newsletters${path.sep}`),

@@ -25,8 +25,7 @@ use crate::sources::{CaptureFetcher, HttpFetcher, HttpLimits};
 use crate::steps::Step;
 use crate::store::{Opener, UnsetStore};
 
-/// Where assemble publishes the run's figures unless `VECTORA_METRICS_NAMESPACE` says otherwise.
-pub const DEFAULT_METRICS_NAMESPACE: &str = "VectoraInbox";
+pub use crate::aws::cloudwatch::DEFAULT_NAMESPACE as DEFAULT_METRICS_NAMESPACE;
 
 /// A library error on its way out of a Lambda.
 #[derive(Debug)]

@@ -23,6 +23,7 @@ pub mod ports;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod schedules;
 pub mod scoring;
 pub mod selection;
 pub mod sources;

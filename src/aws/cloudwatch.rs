@@ -12,6 +12,9 @@ use crate::error::{Error, Result};
 use crate::ports::Clock;
 use crate::ports::metrics::{Metric, MetricsSink, Unit};
 
+/// Where the run's figures go unless `VECTORA_METRICS_NAMESPACE` says otherwise.
+pub const DEFAULT_NAMESPACE: &str = "VectoraInbox";
+
 /// CloudWatch takes at most 1000 values per request.
 const MAX_DATA_PER_REQUEST: usize = 1000;
 

@@ -2,7 +2,9 @@
 //! operations, SSM secrets): one way to load the SDK configuration and one way to turn an SDK
 //! failure into the state machine's error names.
 
+pub mod alerts;
 pub mod cloudwatch;
+pub mod scheduler;
 pub mod sfn;
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;

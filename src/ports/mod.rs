@@ -9,6 +9,7 @@ pub mod clock;
 pub mod editor;
 pub mod fetcher;
 pub mod metrics;
+pub mod schedules;
 pub mod secrets;
 pub mod store;
 
@@ -18,6 +19,7 @@ pub use clock::{Clock, SystemClock, VirtualClock};
 pub use editor::Editor;
 pub use fetcher::Fetcher;
 pub use metrics::MetricsSink;
+pub use schedules::{Alerts, Schedule, ScheduleStore};
 pub use secrets::Secrets;
 pub use store::{ObjectStore, Stores};
 

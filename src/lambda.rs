@@ -11,6 +11,11 @@
 //! this deployment, default 4 and 2), `VECTORA_OFFLINE=1` (fetch replays recorded captures:
 //! local emulation and conformance). The deliver function sends through SES (standard AWS
 //! configuration chain).
+//!
+//! `sync-clients` (an S3 notification of the config bucket, not a step) reads
+//! `VECTORA_CONFIG_STORE`, `VECTORA_SCHEDULE_GROUP`, `VECTORA_STATE_MACHINE_ARN`,
+//! `VECTORA_SCHEDULER_ROLE_ARN`, `VECTORA_SCHEDULE_STATE` (ENABLED or DISABLED),
+//! `VECTORA_ALARM_TOPIC_ARN` (optional) and `VECTORA_METRICS_NAMESPACE`.
 
 use std::sync::Arc;
 
@@ -22,9 +27,10 @@ use crate::error::Error;
 use crate::ports::fetcher::{FetchRequest, FetchResponse};
 use crate::ports::metrics::MemoryMetrics;
 use crate::ports::{Fetcher, ObjectStore, Ports, Stores, SystemClock};
+use crate::schedules::{Action, Scope, SyncSettings};
 use crate::sources::{CaptureFetcher, HttpFetcher, HttpLimits};
 use crate::steps::Step;
-use crate::store::{Opener, UnsetStore};
+use crate::store::{Opener, S3Location, UnsetStore};
 
 pub use crate::aws::cloudwatch::DEFAULT_METRICS_NAMESPACE;
 
@@ -204,6 +210,145 @@ pub async fn serve<S: Step>() -> Result<(), lambda_runtime::Error> {
             crate::journal::run_with(S::NAME, S::handle, &ports, event.payload, false)
                 .await
                 .map_err(StepFailure)
+        }
+    }))
+    .await
+}
+
+/// The S3 notification `sync-clients` receives.
+pub use aws_lambda_events::event::s3::S3Event;
+
+/// The configuration keys an S3 notification names, relative to the config store `location`.
+/// S3 sends keys form-encoded (`+` for a space, `%xx` for the rest); records of another bucket,
+/// outside the prefix, or of events other than ObjectCreated:* / ObjectRemoved:* are ignored.
+pub fn changed_config_keys(event: &S3Event, location: &S3Location) -> Vec<String> {
+    event
+        .records
+        .iter()
+        .filter(|r| {
+            r.event_name.as_deref().is_some_and(|name| {
+                name.starts_with("ObjectCreated:") || name.starts_with("ObjectRemoved:")
+            })
+        })
+        .filter(|r| r.s3.bucket.name.as_deref() == Some(location.bucket.as_str()))
+        .filter_map(|r| r.s3.object.key.as_deref())
+        .map(|key| {
+            percent_encoding::percent_decode_str(&key.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        })
+        .filter_map(|key| {
+            key.strip_prefix(location.prefix.as_str())
+                .map(str::to_string)
+        })
+        .collect()
+}
+
+/// One notification: the clients its keys concern are synced (every other client is left
+/// alone). The same notification twice changes nothing the second time.
+pub async fn sync_clients_for_event(
+    event: &S3Event,
+    location: &S3Location,
+    config: &dyn ObjectStore,
+    settings: &SyncSettings,
+    schedules: &dyn crate::ports::ScheduleStore,
+    alerts: &dyn crate::ports::Alerts,
+) -> Result<Vec<Action>, Error> {
+    let keys = changed_config_keys(event, location);
+    let ids = crate::schedules::events::concerned_clients(config, &keys).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    crate::schedules::sync(
+        config,
+        &Scope::Clients(ids),
+        &settings.deployment,
+        schedules,
+        alerts,
+        false,
+    )
+    .await
+}
+
+fn required_env(var: &str, what: &str) -> Result<String, Error> {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| Error::config(var, "-", format!("not set: expected {what}")))
+}
+
+/// The sync's settings and config bucket (its address and its parsed location) from the
+/// function's environment.
+pub fn sync_settings_from_env() -> Result<(SyncSettings, String, S3Location), Error> {
+    let spec = required_env(
+        "VECTORA_CONFIG_STORE",
+        "s3://BUCKET[/PREFIX] of the config bucket",
+    )?;
+    let location = S3Location::parse(&spec)
+        .map_err(|message| Error::config("VECTORA_CONFIG_STORE", "-", message))?;
+    let enabled = match required_env("VECTORA_SCHEDULE_STATE", "ENABLED or DISABLED")?.as_str() {
+        "ENABLED" => true,
+        "DISABLED" => false,
+        other => {
+            return Err(Error::config(
+                "VECTORA_SCHEDULE_STATE",
+                "-",
+                format!("{other:?}: expected ENABLED or DISABLED"),
+            ));
+        }
+    };
+    let settings = SyncSettings::new(
+        required_env("VECTORA_SCHEDULE_GROUP", "the stack's schedule group")?,
+        required_env("VECTORA_STATE_MACHINE_ARN", "the state machine's ARN")?,
+        required_env("VECTORA_SCHEDULER_ROLE_ARN", "the scheduler role's ARN")?,
+        enabled,
+        std::env::var("VECTORA_ALARM_TOPIC_ARN").ok(),
+        std::env::var("VECTORA_METRICS_NAMESPACE")
+            .ok()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.into()),
+    );
+    Ok((settings, spec, location))
+}
+
+/// Serves `sync-clients` until the Lambda runtime stops the process. Each plan line is logged.
+pub async fn serve_sync_clients() -> Result<(), lambda_runtime::Error> {
+    lambda_runtime::tracing::init_default_subscriber();
+    let setup = async {
+        let (settings, spec, location) = sync_settings_from_env()?;
+        let config = Opener::default()
+            .open("VECTORA_CONFIG_STORE", &spec)
+            .await?;
+        let (schedules, alerts) = crate::aws::scheduler::sync_adapters(&settings).await;
+        Ok::<_, Error>((
+            settings,
+            location,
+            config,
+            Arc::new(schedules),
+            Arc::new(alerts),
+        ))
+    };
+    let (settings, location, config, schedules, alerts) = setup
+        .await
+        .map_err(|e| lambda_runtime::Error::from(e.to_string()))?;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<S3Event>| {
+        let (settings, location, config) = (settings.clone(), location.clone(), config.clone());
+        let (schedules, alerts) = (schedules.clone(), alerts.clone());
+        async move {
+            let actions = sync_clients_for_event(
+                &event.payload,
+                &location,
+                config.as_ref(),
+                &settings,
+                schedules.as_ref(),
+                alerts.as_ref(),
+            )
+            .await
+            .map_err(StepFailure)?;
+            for a in &actions {
+                lambda_runtime::tracing::info!(client_id = %a.client_id, action = ?a.action, reason = %a.reason, "sync");
+            }
+            Ok::<_, StepFailure>(serde_json::to_value(&actions).unwrap_or_default())
         }
     }))
     .await

@@ -26,6 +26,7 @@ pub mod preflight;
 pub mod render;
 pub mod report;
 pub mod runner;
+pub mod schedules;
 pub mod scoring;
 pub mod selection;
 pub mod sources;

@@ -251,6 +251,9 @@ enum AwsCommand {
         #[arg(long, default_value = "infra/samconfig.toml")]
         samconfig: PathBuf,
     },
+    /// Make the schedule group follow the client files: create, update or delete each client's
+    /// schedule (and its "no newsletter" alarm); prints one JSON line per client.
+    SyncClients(SyncClientsArgs),
 }
 
 #[derive(clap::Args)]
@@ -274,6 +277,50 @@ enum FindingsFormat {
     Text,
     /// The whole report as one JSON object.
     Json,
+}
+
+
+#[derive(clap::Args)]
+struct SyncClientsArgs {
+    /// Configuration: a directory or s3://BUCKET[/PREFIX] (the config bucket).
+    #[arg(long, default_value = "fixtures")]
+    config: PathBuf,
+    /// Print the plan, change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// The stack's schedule group (stack output ScheduleGroupName).
+    #[arg(long, env = "VECTORA_SCHEDULE_GROUP")]
+    schedule_group: Option<String>,
+    #[command(flatten)]
+    target: StateMachineArg,
+    /// The role schedules start executions with (stack output SchedulerRoleArn).
+    #[arg(long, env = "VECTORA_SCHEDULER_ROLE_ARN")]
+    scheduler_role_arn: Option<String>,
+    /// Whether this environment runs its schedules (stack output ScheduleState): ENABLED in
+    /// prod, DISABLED elsewhere.
+    #[arg(long, env = "VECTORA_SCHEDULE_STATE", value_enum, ignore_case = true)]
+    schedule_state: Option<ScheduleStateArg>,
+    /// The alarm topic (stack output AlarmTopicArn): when set, running schedules get a
+    /// "no newsletter" alarm and rejected files are notified there.
+    #[arg(long, env = "VECTORA_ALARM_TOPIC_ARN")]
+    alarm_topic_arn: Option<String>,
+    /// Namespace of the run metrics (as the assemble function's VECTORA_METRICS_NAMESPACE).
+    #[arg(long, env = "VECTORA_METRICS_NAMESPACE", default_value = vectora_inbox::aws::cloudwatch::DEFAULT_METRICS_NAMESPACE)]
+    metrics_namespace: String,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+#[value(rename_all = "UPPER")]
+enum ScheduleStateArg {
+    Enabled,
+    Disabled,
+}
+
+fn required<'a>(value: &'a Option<String>, what: &str) -> Result<&'a str> {
+    value
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .with_context(|| format!("no {what}"))
 }
 
 #[derive(clap::Args)]
@@ -464,6 +511,37 @@ async fn dispatch(command: Command) -> Result<()> {
     }
 }
 
+async fn sync_clients(args: SyncClientsArgs) -> Result<()> {
+    use vectora_inbox::schedules::{self, Scope, SyncSettings};
+    let settings = SyncSettings::new(
+        required(&args.schedule_group, "schedule group: pass --schedule-group or set VECTORA_SCHEDULE_GROUP (the stack output ScheduleGroupName)")?.to_string(),
+        args.target.arn()?.to_string(),
+        required(&args.scheduler_role_arn, "scheduler role: pass --scheduler-role-arn or set VECTORA_SCHEDULER_ROLE_ARN (the stack output SchedulerRoleArn)")?.to_string(),
+        match args.schedule_state.context("no schedule state: pass --schedule-state ENABLED|DISABLED or set VECTORA_SCHEDULE_STATE (the stack output ScheduleState)")? {
+            ScheduleStateArg::Enabled => true,
+            ScheduleStateArg::Disabled => false,
+        },
+        args.alarm_topic_arn,
+        args.metrics_namespace,
+    );
+    let config_store = open_config(&args.config).await?;
+    let (schedules, alerts) = vectora_inbox::aws::scheduler::sync_adapters(&settings).await;
+    let actions = schedules::sync(
+        config_store.as_ref(),
+        &Scope::All,
+        &settings.deployment,
+        &schedules,
+        &alerts,
+        args.dry_run,
+    )
+    .await?;
+    let mut out = std::io::stdout().lock();
+    for action in &actions {
+        writeln!(out, "{}", serde_json::to_string(action)?)?;
+    }
+    Ok(())
+}
+
 async fn aws(command: AwsCommand) -> Result<()> {
     use vectora_inbox::aws::sfn;
     let command = match command {
@@ -628,6 +706,7 @@ async fn aws(command: AwsCommand) -> Result<()> {
                 serde_json::json!({"execution_arn": execution_arn, "redrive_date": redriven_at})
             )?;
         }
+        AwsCommand::SyncClients(args) => sync_clients(args).await?,
     }
     Ok(())
 }
@@ -654,7 +733,7 @@ async fn preflight(
     let deployment = preflight::Deployment::new(&env.name, &env.stack_name, parameters);
     let config_store = open_config(&args.config).await?;
     let (clients, findings) =
-        preflight::scheduled_clients(config_store.as_ref(), &deployment).await;
+        preflight::scheduled_clients(config_store.as_ref()).await;
     let region = env
         .region
         .as_deref()

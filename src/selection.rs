@@ -216,6 +216,8 @@ mod tests {
             schedule: ScheduleConfig {
                 cron: "cron(0 8 ? * MON *)".into(),
                 timezone: "UTC".into(),
+                enabled: true,
+                flexible_window_minutes: None,
             },
             keep_undated: false,
             send_empty: true,

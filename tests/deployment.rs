@@ -67,7 +67,9 @@ fn template_environments() -> BTreeMap<String, Vec<String>> {
 fn the_template_deploys_every_step_and_only_the_variables_the_code_reads() {
     let functions = template_environments();
     assert_eq!(functions.keys().map(String::as_str).collect::<Vec<_>>(), {
+        // Every step, and the client sync the config bucket's notifications trigger.
         let mut steps = vectora_inbox::steps::STEP_NAMES.to_vec();
+        steps.push("sync-clients");
         steps.sort();
         steps
     });
@@ -80,6 +82,11 @@ fn the_template_deploys_every_step_and_only_the_variables_the_code_reads() {
             "VECTORA_EDITOR",
             "VECTORA_BEDROCK_MODEL_ID",
             "VECTORA_METRICS_NAMESPACE",
+            "VECTORA_SCHEDULE_GROUP",
+            "VECTORA_STATE_MACHINE_ARN",
+            "VECTORA_SCHEDULER_ROLE_ARN",
+            "VECTORA_SCHEDULE_STATE",
+            "VECTORA_ALARM_TOPIC_ARN",
         ],
     ]
     .concat();

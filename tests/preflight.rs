@@ -62,7 +62,8 @@ impl World {
                 ("L-OTHER", "On-demand model inference requests per minute for Anthropic Claude 3 Haiku".into(), 1.0),
             ],
             production_access: true,
-            verified: ["newsletter@vectora.example".to_string()].into(),
+            // The fixture client sends as newsletter@vectora.example.com: its domain is verified.
+            verified: ["vectora.example.com".to_string()].into(),
             parameters: ["/vectora-inbox/dev/ncbi-api-key".to_string()].into(),
         }
     }
@@ -306,7 +307,7 @@ fn dev(overrides: &[(&str, &str)]) -> Deployment {
 /// (same schedule) when `two` is set.
 async fn run(world: &World, deployment: &Deployment, config: &Path) -> Report {
     let store = LocalDirStore::new(config);
-    let (clients, findings) = preflight::scheduled_clients(&store, deployment).await;
+    let (clients, findings) = preflight::scheduled_clients(&store).await;
     preflight::run(deployment, &clients, findings, &account(world)).await
 }
 
@@ -347,7 +348,7 @@ async fn a_healthy_account_with_a_quota_of_1000_passes() {
     let lambda = only(&report, "lambda.reserved-concurrency");
     assert_eq!(lambda[0].severity, Severity::Ok);
     assert!(
-        lambda[0].why.contains("1000 unreserved − 7 × 5 = 965 ≥ 10"),
+        lambda[0].why.contains("1000 unreserved − 8 × 5 = 960 ≥ 10"),
         "{}",
         lambda[0].why
     );
@@ -389,7 +390,7 @@ async fn a_quota_of_10_refuses_any_reservation_with_the_arithmetic() {
     );
     assert!(
         f.why
-            .contains("7 functions × 1 reserved = 7; 10 unreserved − 7 = 3, below the 10"),
+            .contains("8 functions × 1 reserved = 8; 10 unreserved − 8 = 2, below the 10"),
         "{}",
         f.why
     );
@@ -401,7 +402,7 @@ async fn a_quota_of_10_refuses_any_reservation_with_the_arithmetic() {
     );
     assert!(f.fix.contains("ReservedConcurrency=0"), "{}", f.fix);
     assert!(
-        f.fix.contains("L-B99A9384") && f.fix.contains("at least 17"),
+        f.fix.contains("L-B99A9384") && f.fix.contains("at least 18"),
         "{}",
         f.fix
     );
@@ -423,7 +424,7 @@ async fn no_reservation_on_a_quota_of_10_passes_but_warns_when_clients_start_tog
         unreserved: 10,
         ..World::healthy()
     };
-    let mut deployment = dev(&[("Client2Id", "lai_daily")]);
+    let mut deployment = dev(&[]);
     deployment.env = "stage".into();
     deployment.parameters.insert("Env".into(), "stage".into());
     let world = World {
@@ -486,7 +487,7 @@ async fn a_bedrock_quota_too_small_for_the_clients_starting_together_is_reported
     let mut world = World::healthy();
     // lai_weekly and lai_daily: 4 sections each, 12,000 + 2,000 tokens a call.
     world.quotas[1].2 = 100_000.0;
-    let report = run(&world, &dev(&[("Client2Id", "lai_daily")]), dir.path()).await;
+    let report = run(&world, &dev(&[]), dir.path()).await;
     let tokens = only(&report, "bedrock.quota.tokens");
     assert_eq!(
         tokens[0].severity,
@@ -525,28 +526,30 @@ async fn a_bedrock_quota_too_small_for_the_clients_starting_together_is_reported
 
 #[tokio::test]
 async fn ses_in_the_sandbox_lists_the_unverified_recipients() {
-    let dir = tempfile::tempdir().unwrap();
-    common::copy_tree(&common::fixtures(), dir.path());
-    // The delivery block as issue #12 defines it (from, to, cc, bcc), read leniently.
+    // lai_weekly's delivery block, as the fixture has it: the sender's domain is verified, the
+    // archive address too; its To and Cc readers are not.
     let world = World {
         production_access: false,
+        verified: [
+            "vectora.example.com".to_string(),
+            "archive@example.com".to_string(),
+        ]
+        .into(),
         ..World::healthy()
     };
-    let mut clients = scheduled(&dev(&[]), dir.path()).await;
-    clients[0].sender = Some("newsletter@vectora.example".into());
-    clients[0].recipients = vec![
-        "newsletter@vectora.example".into(),
-        "reader@client.example".into(),
-    ];
+    let clients = scheduled(&common::fixtures()).await;
+    let lai = clients.iter().find(|c| c.id == "lai_weekly").unwrap();
+    assert_eq!(lai.sender.as_deref(), Some("newsletter@vectora.example.com"));
     let report = preflight::run(&dev(&[]), &clients, Vec::new(), &account(&world)).await;
     let f = blocking(&report, "ses.recipients");
     assert!(
-        f.why
-            .contains("not verified: reader@client.example (lai_weekly)"),
+        f.why.contains(
+            "not verified: bd-team@example.com (lai_weekly), chloe.dupont@example.com (lai_weekly)"
+        ),
         "{}",
         f.why
     );
-    assert!(!f.why.contains("newsletter@vectora.example"), "{}", f.why);
+    assert!(!f.why.contains("archive@example.com"), "{}", f.why);
     assert!(f.fix.contains("production access"), "{}", f.fix);
     assert_eq!(only(&report, "ses.sender")[0].severity, Severity::Ok);
 
@@ -567,9 +570,8 @@ async fn ses_in_the_sandbox_lists_the_unverified_recipients() {
     );
 }
 
-async fn scheduled(deployment: &Deployment, config: &Path) -> Vec<ScheduledClient> {
-    let (clients, findings) =
-        preflight::scheduled_clients(&LocalDirStore::new(config), deployment).await;
+async fn scheduled(config: &Path) -> Vec<ScheduledClient> {
+    let (clients, findings) = preflight::scheduled_clients(&LocalDirStore::new(config)).await;
     assert!(findings.is_empty(), "{findings:?}");
     clients
 }
@@ -593,15 +595,26 @@ async fn a_missing_ncbi_key_parameter_is_blocking_with_the_put_parameter_fix() {
 }
 
 #[tokio::test]
-async fn a_schedule_slot_naming_an_unknown_client_is_blocking() {
-    let report = run(
-        &World::healthy(),
-        &dev(&[("Client2Id", "nobody")]),
-        &common::fixtures(),
-    )
-    .await;
+async fn a_client_file_that_does_not_load_is_blocking_and_a_paused_one_is_not_scheduled() {
+    let dir = tempfile::tempdir().unwrap();
+    with_second_client(dir.path());
+    let daily = dir.path().join("clients/lai_daily.yaml");
+    let text = std::fs::read_to_string(&daily).unwrap();
+    std::fs::write(&daily, text.replace("timezone: Europe/Paris", "timezone: Mars/Olympus")).unwrap();
+    let report = run(&World::healthy(), &dev(&[]), dir.path()).await;
     let f = blocking(&report, "config.client");
-    assert!(f.read.starts_with("Client2Id=nobody"), "{}", f.read);
+    assert!(f.read.ends_with("clients/lai_daily.yaml"), "{}", f.read);
+    assert!(f.why.contains("Mars/Olympus"), "{}", f.why);
+    assert!(f.fix.contains("vectora validate --config"), "{}", f.fix);
+
+    // A client whose schedule is disabled is not counted among those that start.
+    std::fs::write(
+        &daily,
+        text.replace("timezone: Europe/Paris", "timezone: Europe/Paris\n  enabled: false"),
+    )
+    .unwrap();
+    let ids: Vec<String> = scheduled(dir.path()).await.into_iter().map(|c| c.id).collect();
+    assert_eq!(ids, ["glp1_obesity", "lai_weekly"]);
 }
 
 #[test]

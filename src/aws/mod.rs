@@ -3,7 +3,9 @@
 //! failure into the state machine's error names.
 
 pub mod account;
+pub mod alerts;
 pub mod cloudwatch;
+pub mod scheduler;
 pub mod ses;
 pub mod sfn;
 

@@ -208,4 +208,12 @@ pub struct ScheduleConfig {
     pub cron: String,
     /// IANA time zone the cron expression is read in (`Europe/Paris`, `UTC`).
     pub timezone: String,
+    /// `false` keeps the schedule but disabled (a paused client); the environment's setting
+    /// (schedules disabled outside prod) wins over `true`.
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    /// Lets EventBridge start the run up to this many minutes after the cron time (1–1440), so
+    /// that clients sharing a cron time do not all start at once. Absent: exactly on time.
+    #[serde(default)]
+    pub flexible_window_minutes: Option<u32>,
 }

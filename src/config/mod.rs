@@ -450,8 +450,24 @@ fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()
             }));
     ensure(tz_ok, file, "schedule.timezone", || {
         format!("{tz:?} is not an IANA time zone name: expected e.g. UTC or Europe/Paris")
-    })
+    })?;
+    if let Some(minutes) = c.schedule.flexible_window_minutes {
+        ensure(
+            (1..=MAX_FLEXIBLE_WINDOW_MINUTES).contains(&minutes),
+            file,
+            "schedule.flexible_window_minutes",
+            || {
+                format!(
+                    "{minutes} is out of range: expected 1 to {MAX_FLEXIBLE_WINDOW_MINUTES} (EventBridge Scheduler's limit), or leave the key out to start on time"
+                )
+            },
+        )?;
+    }
+    Ok(())
 }
+
+/// EventBridge Scheduler's largest flexible time window (24 hours).
+pub const MAX_FLEXIBLE_WINDOW_MINUTES: u32 = 1440;
 
 /// Every mailbox parses, the subject names only known placeholders, the unsubscribe link is a
 /// mailto: a mistake here would otherwise surface as an SES rejection on Monday morning.
@@ -1119,6 +1135,19 @@ mod tests {
         .await;
         assert!(
             err.contains("schedule.cron") && err.contains("EventBridge cron"),
+            "{err}"
+        );
+        let err = error_of("clients/lai_weekly.yaml", |s| {
+            s.replace(
+                "timezone: Europe/Paris",
+                "timezone: Europe/Paris\n  flexible_window_minutes: 1441",
+            )
+        })
+        .await;
+        assert!(
+            err.contains(
+                "schedule.flexible_window_minutes: 1441 is out of range: expected 1 to 1440"
+            ),
             "{err}"
         );
         let err = error_of("clients/lai_weekly.yaml", |s| {

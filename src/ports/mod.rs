@@ -12,6 +12,7 @@ pub mod editor;
 pub mod fetcher;
 pub mod mailer;
 pub mod metrics;
+pub mod schedules;
 pub mod secrets;
 pub mod store;
 
@@ -22,6 +23,7 @@ pub use editor::Editor;
 pub use fetcher::Fetcher;
 pub use mailer::Mailer;
 pub use metrics::MetricsSink;
+pub use schedules::{Alerts, Schedule, ScheduleStore};
 pub use secrets::Secrets;
 pub use store::{ObjectStore, Stores};
 

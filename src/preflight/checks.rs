@@ -517,9 +517,9 @@ pub fn schedules_and_alarms(deployment: &Deployment, clients: &[ScheduledClient]
     if clients.is_empty() && deployment.env == "prod" {
         findings.push(Finding::warning(
             "schedules",
-            format!("schedule group {group}: Client1Id, Client2Id, Client3Id"),
-            "no client is scheduled in prod: nothing will run".into(),
-            "set Client1Id to the client to schedule",
+            format!("schedule group {group}: the client files of --config"),
+            "no client file with an enabled schedule: nothing will run in prod".into(),
+            "upload clients/ID.yaml (and what it refers to) to the config bucket; sync-clients schedules it",
         ));
     } else {
         findings.push(Finding::ok(

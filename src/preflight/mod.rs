@@ -136,13 +136,11 @@ pub const TEMPLATE_DEFAULTS: &[(&str, &str)] = &[
     ("NcbiApiKeyParameterName", "default"),
     ("ReservedConcurrency", "0"),
     ("AlarmEmail", ""),
-    ("Client1Id", "lai_weekly"),
-    ("Client2Id", ""),
-    ("Client3Id", ""),
 ];
 
-/// The functions of the template: each gets `ReservedConcurrency` when it is set.
-pub const FUNCTIONS: i32 = 7;
+/// The functions of the template that get `ReservedConcurrency` when it is set (the steps and
+/// deliver; sync-clients runs on a file change and reserves nothing). A test counts them.
+pub const FUNCTIONS: i32 = 8;
 
 /// AWS keeps this many executions unreserved in every account and refuses reservations that
 /// would go below it.
@@ -184,15 +182,6 @@ impl Deployment {
     /// The Map concurrencies of the template's `EnvSettings` (sources, sections).
     pub fn map_concurrency(&self) -> (i32, i32) {
         if self.env == "dev" { (2, 1) } else { (4, 2) }
-    }
-
-    /// Client ids of the template's schedule slots that are in use.
-    pub fn client_slots(&self) -> Vec<(String, String)> {
-        (1..=3)
-            .map(|n| format!("Client{n}Id"))
-            .map(|k| (self.param(&k).to_string(), k))
-            .filter(|(id, _)| !id.is_empty())
-            .collect()
     }
 }
 

@@ -1,13 +1,11 @@
 //! The clients a deployment schedules, as the preflight needs them: when they start, how many
 //! model calls and tokens a run asks for, whether they follow PubMed, who their newsletter goes
-//! to. Read from the client bundle with the validated loader; the `delivery` block (`from`,
-//! `to`, `cc`, `bcc`) is read leniently here because the client schema does not define it yet.
-
-use serde::Deserialize;
+//! to. Read from the client files with the validated loader, as `sync-clients` reads them.
 
 use crate::config::{self, SourceKind};
+use crate::delivery::Addresses;
 use crate::ports::ObjectStore;
-use crate::preflight::{Deployment, Finding};
+use crate::preflight::Finding;
 
 /// One scheduled client.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,9 +20,9 @@ pub struct ScheduledClient {
     /// without an `editor.bedrock` block.
     pub tokens_per_call: Option<u64>,
     pub follows_pubmed: bool,
-    /// `delivery.from`, when the client file has one.
+    /// The address of `delivery.from`, when delivery is enabled.
     pub sender: Option<String>,
-    /// `delivery.to`, `cc` and `bcc`.
+    /// The addresses of `delivery.to`, `cc` and `bcc`.
     pub recipients: Vec<String>,
 }
 
@@ -40,94 +38,69 @@ impl ScheduledClient {
     }
 }
 
-#[derive(Deserialize, Default)]
-struct Lenient {
-    #[serde(default)]
-    delivery: Option<Delivery>,
-}
-
-#[derive(Deserialize, Default)]
-struct Delivery {
-    #[serde(default)]
-    from: Option<String>,
-    #[serde(default)]
-    to: Addresses,
-    #[serde(default)]
-    cc: Addresses,
-    #[serde(default)]
-    bcc: Addresses,
-}
-
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum Addresses {
-    One(String),
-    Many(Vec<String>),
-}
-
-impl Default for Addresses {
-    fn default() -> Self {
-        Addresses::Many(Vec::new())
-    }
-}
-
-impl Addresses {
-    fn into_vec(self) -> Vec<String> {
-        match self {
-            Addresses::One(a) => vec![a],
-            Addresses::Many(v) => v,
-        }
-    }
-}
-
-/// The clients of the deployment's schedule slots (`Client1Id`…), loaded from `store`; a slot
-/// whose client does not load becomes a blocking finding (its schedule would start runs that
-/// fail with InvalidInput).
-pub async fn scheduled_clients(
-    store: &dyn ObjectStore,
-    deployment: &Deployment,
-) -> (Vec<ScheduledClient>, Vec<Finding>) {
+/// The clients whose files are in `store` (`clients/*.yaml`) and whose schedule is enabled:
+/// what `sync-clients` would schedule. A file that does not load is a blocking finding:
+/// `sync-clients` would refuse it, and its client would keep its last schedule or get none.
+pub async fn scheduled_clients(store: &dyn ObjectStore) -> (Vec<ScheduledClient>, Vec<Finding>) {
     let mut clients = Vec::new();
     let mut findings = Vec::new();
-    for (id, slot) in deployment.client_slots() {
+    let ids = match config::list_clients(store).await {
+        Ok(ids) => ids,
+        Err(e) => {
+            findings.push(Finding::blocking(
+                "config.client",
+                store.locate("clients/"),
+                format!("the client files cannot be listed: {e}"),
+                "check --config (a directory or s3://BUCKET[/PREFIX] you can read)",
+            ));
+            return (clients, findings);
+        }
+    };
+    for id in ids {
         let file = store.locate(&config::client_key(&id));
+        let refused = |why: String| {
+            Finding::blocking(
+                "config.client",
+                file.clone(),
+                why,
+                format!(
+                    "fix the file (vectora validate --config {} checks it), or remove it",
+                    store.locate("")
+                ),
+            )
+        };
         let bundle = match config::load_client(store, &id).await {
             Ok(b) => b,
             Err(e) => {
-                findings.push(Finding::blocking(
-                    "config.client",
-                    format!("{slot}={id}, {file}"),
-                    format!("the client does not load: {e}"),
-                    format!(
-                        "fix the file (vectora validate --config {} checks it), or change {slot}",
-                        store.locate("")
-                    ),
-                ));
+                findings.push(refused(format!(
+                    "the client does not load, so sync-clients refuses it: {e}"
+                )));
                 continue;
             }
         };
-        let delivery = match store.get(&config::client_key(&id)).await {
-            Ok(Some(bytes)) => {
-                let text = String::from_utf8_lossy(&bytes);
-                match config::yaml::parse::<Lenient>(&file, &text) {
-                    Ok(l) => l.delivery.unwrap_or_default(),
-                    Err(e) => {
-                        findings.push(Finding::blocking(
-                            "config.delivery",
-                            file.clone(),
-                            format!("the delivery block does not read: {e}"),
-                            "write delivery as {from: ADDRESS, to: [ADDRESS…], cc: […], bcc: […]}",
-                        ));
-                        Delivery::default()
-                    }
-                }
-            }
-            _ => Delivery::default(),
-        };
-        let mut recipients = delivery.to.into_vec();
-        recipients.extend(delivery.cc.into_vec());
-        recipients.extend(delivery.bcc.into_vec());
         let c = &bundle.client;
+        if !c.schedule.enabled {
+            continue;
+        }
+        let (sender, recipients) = match c.delivery.as_ref().filter(|d| d.enabled) {
+            None => (None, Vec::new()),
+            // Validated by the loader already; an error here would be a loader bug, reported
+            // rather than panicked on.
+            Some(d) => match Addresses::of(&file, d) {
+                Ok(a) => (
+                    Some(a.from.address),
+                    a.to.into_iter()
+                        .chain(a.cc)
+                        .chain(a.bcc)
+                        .map(|m| m.address)
+                        .collect(),
+                ),
+                Err(e) => {
+                    findings.push(refused(e.to_string()));
+                    continue;
+                }
+            },
+        };
         clients.push(ScheduledClient {
             id: id.clone(),
             cron: c.schedule.cron.clone(),
@@ -139,7 +112,7 @@ pub async fn scheduled_clients(
                 .as_ref()
                 .map(|b| u64::from(b.max_input_tokens) + u64::from(b.max_tokens)),
             follows_pubmed: bundle.sources.iter().any(|s| s.kind == SourceKind::Pubmed),
-            sender: delivery.from,
+            sender,
             recipients,
         });
     }

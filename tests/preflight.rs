@@ -635,6 +635,12 @@ fn template_defaults_match_the_template() {
             .unwrap_or_else(|| panic!("no Default for {name} in the template"));
         assert_eq!(found.trim_matches('"'), *default, "{name}");
     }
+    // The functions a reservation applies to, as the arithmetic counts them.
+    let reserving = text
+        .lines()
+        .filter(|l| l.trim().starts_with("ReservedConcurrentExecutions: !If [HasReservedConcurrency"))
+        .count();
+    assert_eq!(reserving, preflight::FUNCTIONS as usize);
     // EnvSettings' Map concurrency, as Deployment::map_concurrency has it.
     for (env, (sources, sections)) in [("dev", (2, 1)), ("stage", (4, 2)), ("prod", (4, 2))] {
         let block: Vec<&str> = text

@@ -279,7 +279,6 @@ enum FindingsFormat {
     Json,
 }
 
-
 #[derive(clap::Args)]
 struct SyncClientsArgs {
     /// Configuration: a directory or s3://BUCKET[/PREFIX] (the config bucket).
@@ -732,8 +731,7 @@ async fn preflight(
     )?);
     let deployment = preflight::Deployment::new(&env.name, &env.stack_name, parameters);
     let config_store = open_config(&args.config).await?;
-    let (clients, findings) =
-        preflight::scheduled_clients(config_store.as_ref()).await;
+    let (clients, findings) = preflight::scheduled_clients(config_store.as_ref()).await;
     let region = env
         .region
         .as_deref()

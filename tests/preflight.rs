@@ -539,7 +539,10 @@ async fn ses_in_the_sandbox_lists_the_unverified_recipients() {
     };
     let clients = scheduled(&common::fixtures()).await;
     let lai = clients.iter().find(|c| c.id == "lai_weekly").unwrap();
-    assert_eq!(lai.sender.as_deref(), Some("newsletter@vectora.example.com"));
+    assert_eq!(
+        lai.sender.as_deref(),
+        Some("newsletter@vectora.example.com")
+    );
     let report = preflight::run(&dev(&[]), &clients, Vec::new(), &account(&world)).await;
     let f = blocking(&report, "ses.recipients");
     assert!(
@@ -600,7 +603,11 @@ async fn a_client_file_that_does_not_load_is_blocking_and_a_paused_one_is_not_sc
     with_second_client(dir.path());
     let daily = dir.path().join("clients/lai_daily.yaml");
     let text = std::fs::read_to_string(&daily).unwrap();
-    std::fs::write(&daily, text.replace("timezone: Europe/Paris", "timezone: Mars/Olympus")).unwrap();
+    std::fs::write(
+        &daily,
+        text.replace("timezone: Europe/Paris", "timezone: Mars/Olympus"),
+    )
+    .unwrap();
     let report = run(&World::healthy(), &dev(&[]), dir.path()).await;
     let f = blocking(&report, "config.client");
     assert!(f.read.ends_with("clients/lai_daily.yaml"), "{}", f.read);
@@ -610,10 +617,17 @@ async fn a_client_file_that_does_not_load_is_blocking_and_a_paused_one_is_not_sc
     // A client whose schedule is disabled is not counted among those that start.
     std::fs::write(
         &daily,
-        text.replace("timezone: Europe/Paris", "timezone: Europe/Paris\n  enabled: false"),
+        text.replace(
+            "timezone: Europe/Paris",
+            "timezone: Europe/Paris\n  enabled: false",
+        ),
     )
     .unwrap();
-    let ids: Vec<String> = scheduled(dir.path()).await.into_iter().map(|c| c.id).collect();
+    let ids: Vec<String> = scheduled(dir.path())
+        .await
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(ids, ["glp1_obesity", "lai_weekly"]);
 }
 
@@ -638,7 +652,10 @@ fn template_defaults_match_the_template() {
     // The functions a reservation applies to, as the arithmetic counts them.
     let reserving = text
         .lines()
-        .filter(|l| l.trim().starts_with("ReservedConcurrentExecutions: !If [HasReservedConcurrency"))
+        .filter(|l| {
+            l.trim()
+                .starts_with("ReservedConcurrentExecutions: !If [HasReservedConcurrency")
+        })
         .count();
     assert_eq!(reserving, preflight::FUNCTIONS as usize);
     // EnvSettings' Map concurrency, as Deployment::map_concurrency has it.

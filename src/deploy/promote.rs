@@ -100,10 +100,7 @@ pub fn deploy_command(
         "--config-env".into(),
         env.into(),
     ];
-    let overrides: Vec<String> = parameters
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let overrides: Vec<String> = parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
     if !overrides.is_empty() {
         args.push("--parameter-overrides".into());
         args.extend(overrides);

@@ -389,10 +389,10 @@ async fn serve(fake: Arc<FakeScheduler>) -> String {
                         if header.trim().is_empty() {
                             break;
                         }
-                        if let Some((k, v)) = header.split_once(':') {
-                            if k.eq_ignore_ascii_case("content-length") {
-                                length = v.trim().parse().unwrap();
-                            }
+                        if let Some((k, v)) = header.split_once(':')
+                            && k.eq_ignore_ascii_case("content-length")
+                        {
+                            length = v.trim().parse().unwrap();
                         }
                     }
                     let mut body = vec![0; length];

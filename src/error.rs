@@ -60,15 +60,25 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// ` (line N)` after a configuration message, unless the YAML parser's message already says where.
+fn line_suffix(line: Option<u32>, message: &str) -> String {
+    match line {
+        Some(n) if !message.contains("line ") => format!(" (line {n})"),
+        _ => String::new(),
+    }
+}
+
 /// Everything that can go wrong in the library. Messages are one line and say what to do.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A configuration file is missing, unreadable or invalid.
-    #[error("{file}: {path}: {message}")]
+    #[error("{file}: {path}: {message}{}", line_suffix(*.line, .message))]
     Config {
         file: String,
         /// Key path inside the file (`sections[2].max_items`), or `-` for the whole file.
         path: String,
+        /// Line of the key (1-based) when the file's text was at hand to find it.
+        line: Option<u32>,
         message: String,
     },
 
@@ -142,7 +152,27 @@ impl Error {
         Error::Config {
             file: file.into(),
             path: path.into(),
+            line: None,
             message: message.into(),
+        }
+    }
+
+    /// Gives a configuration error without a line the line of its key path in `text`, the
+    /// contents of `file`; any other error is returned as it is.
+    pub fn with_line_in(self, file: &str, text: &str) -> Self {
+        match self {
+            Error::Config {
+                file: f,
+                path,
+                line: None,
+                message,
+            } if f == file => Error::Config {
+                line: crate::config::yaml::key_line(text, &path),
+                file: f,
+                path,
+                message,
+            },
+            other => other,
         }
     }
 

@@ -438,7 +438,7 @@ async fn no_reservation_on_a_quota_of_10_passes_but_warns_when_clients_start_tog
     assert_eq!(warning.len(), 1, "{}", report.to_text());
     assert!(
         warning[0].read.contains(
-            "2 client(s) start at cron(0 8 ? * MON *) Europe/Paris (lai_weekly, lai_daily)"
+            "2 client(s) start at cron(0 8 ? * MON *) Europe/Paris (lai_daily, lai_weekly)"
         ),
         "{}",
         warning[0].read
@@ -508,7 +508,7 @@ async fn a_bedrock_quota_too_small_for_the_clients_starting_together_is_reported
         tokens[0].fix
     );
     assert!(
-        tokens[0].read.contains("lai_weekly, lai_daily"),
+        tokens[0].read.contains("lai_daily, lai_weekly"),
         "{}",
         tokens[0].read
     );

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::Command;
 use std::sync::{Arc, Mutex};
@@ -276,6 +276,8 @@ fn cbor_to_json(value: ciborium::Value) -> Value {
 struct FakeScheduler {
     schedules: Mutex<BTreeMap<(String, String), Value>>,
     calls: Mutex<BTreeMap<&'static str, usize>>,
+    /// CloudWatch alarms by name.
+    alarms: Mutex<BTreeSet<String>>,
 }
 
 impl FakeScheduler {
@@ -285,6 +287,41 @@ impl FakeScheduler {
 
     fn count(&self, op: &'static str) {
         *self.calls.lock().unwrap().entry(op).or_default() += 1;
+    }
+
+    /// CloudWatch (RPCv2-CBOR): the ConfigRejected count and the no-newsletter alarms.
+    fn cloudwatch(&self, operation: &str, body: &[u8]) -> Value {
+        let input = if body.is_empty() {
+            json!({})
+        } else {
+            cbor_to_json(ciborium::from_reader(body).unwrap())
+        };
+        let mut alarms = self.alarms.lock().unwrap();
+        match operation {
+            "PutMetricData" => self.count("PutMetricData"),
+            "PutMetricAlarm" => {
+                self.count("PutMetricAlarm");
+                alarms.insert(input["AlarmName"].as_str().unwrap().to_string());
+            }
+            "DeleteAlarms" => {
+                self.count("DeleteAlarms");
+                for name in input["AlarmNames"].as_array().unwrap() {
+                    alarms.remove(name.as_str().unwrap());
+                }
+            }
+            "DescribeAlarms" => {
+                self.count("DescribeAlarms");
+                let prefix = input["AlarmNamePrefix"].as_str().unwrap_or("");
+                let found: Vec<Value> = alarms
+                    .iter()
+                    .filter(|a| a.starts_with(prefix))
+                    .map(|a| json!({"AlarmName": a}))
+                    .collect();
+                return json!({"MetricAlarms": found});
+            }
+            other => panic!("unexpected CloudWatch operation {other}"),
+        }
+        json!({})
     }
 
     fn handle(&self, method: &str, target: &str, body: &[u8]) -> (u16, Value) {
@@ -397,12 +434,16 @@ async fn serve(fake: Arc<FakeScheduler>) -> String {
                     }
                     let mut body = vec![0; length];
                     reader.read_exact(&mut body).await.unwrap();
-                    if target.ends_with("/operation/PutMetricData") {
-                        // CloudWatch (RPCv2-CBOR): the ConfigRejected count of a rejected file.
-                        fake.count("PutMetricData");
-                        let head = "HTTP/1.1 200 OK\r\nsmithy-protocol: rpc-v2-cbor\r\ncontent-type: application/cbor\r\ncontent-length: 1\r\n\r\n";
+                    if let Some((_, operation)) = target.rsplit_once("/operation/") {
+                        let answer = fake.cloudwatch(operation, &body);
+                        let mut cbor = Vec::new();
+                        ciborium::into_writer(&answer, &mut cbor).unwrap();
+                        let head = format!(
+                            "HTTP/1.1 200 OK\r\nsmithy-protocol: rpc-v2-cbor\r\ncontent-type: application/cbor\r\ncontent-length: {}\r\n\r\n",
+                            cbor.len()
+                        );
                         write.write_all(head.as_bytes()).await.unwrap();
-                        write.write_all(&[0xa0]).await.unwrap();
+                        write.write_all(&cbor).await.unwrap();
                         continue;
                     }
                     let (status, answer) = fake.handle(&method, &target, &body);
@@ -462,9 +503,26 @@ fn config_dir(root: &Path, clients: usize) {
 }
 
 fn sync_clients(config: &Path, endpoint: &str) -> (bool, Vec<Value>, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_vectora"))
+    sync_clients_with(config, endpoint, None, &[])
+}
+
+/// `vectora aws sync-clients`, with the alarm topic set or not, and extra flags (`--dry-run`).
+fn sync_clients_with(
+    config: &Path,
+    endpoint: &str,
+    topic: Option<&str>,
+    flags: &[&str],
+) -> (bool, Vec<Value>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_vectora"));
+    command
         .args(["aws", "sync-clients", "--config"])
         .arg(config)
+        .args(flags);
+    match topic {
+        Some(t) => command.env("VECTORA_ALARM_TOPIC_ARN", t),
+        None => command.env_remove("VECTORA_ALARM_TOPIC_ARN"),
+    };
+    let out = command
         .env("AWS_ENDPOINT_URL_SCHEDULER", endpoint)
         .env("AWS_ENDPOINT_URL_CLOUDWATCH", endpoint)
         .env("AWS_ACCESS_KEY_ID", "AKIDTEST")
@@ -477,7 +535,6 @@ fn sync_clients(config: &Path, endpoint: &str) -> (bool, Vec<Value>, String) {
         .env("VECTORA_STATE_MACHINE_ARN", STATE_MACHINE)
         .env("VECTORA_SCHEDULER_ROLE_ARN", ROLE)
         .env("VECTORA_SCHEDULE_STATE", "ENABLED")
-        .env_remove("VECTORA_ALARM_TOPIC_ARN")
         .output()
         .unwrap();
     let lines = String::from_utf8(out.stdout)
@@ -613,4 +670,107 @@ async fn twenty_five_clients_sync_with_counted_calls_and_the_second_sync_writes_
     assert_eq!(fake.calls()["DeleteSchedule"], 1);
     assert_eq!(fake.calls()["PutMetricData"], 1, "the rejection is counted");
     assert!(!fake.calls().contains_key("UpdateSchedule"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dry_run_changes_nothing_and_an_alarm_topic_set_later_gives_each_client_its_alarm() {
+    let fake = Arc::new(FakeScheduler::default());
+    let endpoint = serve(fake.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    config_dir(dir.path(), 3);
+    let config = dir.path().to_path_buf();
+    let run = |topic: Option<&'static str>, flags: &'static [&'static str]| {
+        let (config, endpoint) = (config.clone(), endpoint.clone());
+        tokio::task::spawn_blocking(move || sync_clients_with(&config, &endpoint, topic, flags))
+    };
+
+    let (ok, lines, err) = run(None, &["--dry-run"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(actions(&lines), BTreeMap::from([("create".to_string(), 3)]));
+    assert!(
+        fake.schedules.lock().unwrap().is_empty(),
+        "a dry run writes nothing"
+    );
+
+    let (ok, _, err) = run(None, &[]).await.unwrap();
+    assert!(ok, "{err}");
+    assert!(
+        !fake.calls().contains_key("DescribeAlarms"),
+        "no topic, no alarms"
+    );
+    assert_eq!(fake.schedules.lock().unwrap().len(), 3);
+
+    let (ok, lines, err) = run(Some(TOPIC), &["--dry-run"]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(actions(&lines), BTreeMap::from([("update".to_string(), 3)]));
+    assert_eq!(
+        lines[0]["reason"],
+        "the schedule matches the file; its no-newsletter alarm is missing"
+    );
+    assert!(
+        fake.alarms.lock().unwrap().is_empty(),
+        "a dry run writes nothing"
+    );
+
+    let (ok, _, err) = run(Some(TOPIC), &[]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(
+        *fake.alarms.lock().unwrap(),
+        BTreeSet::from([
+            format!("{GROUP}-no-newsletter-client_00"),
+            format!("{GROUP}-no-newsletter-client_01"),
+            format!("{GROUP}-no-newsletter-client_02"),
+        ])
+    );
+    assert!(
+        !fake.calls().contains_key("UpdateSchedule"),
+        "the schedules matched: only the alarms are made"
+    );
+
+    let (ok, lines, err) = run(Some(TOPIC), &[]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(
+        actions(&lines),
+        BTreeMap::from([("unchanged".to_string(), 3)])
+    );
+    assert_eq!(
+        fake.calls()["PutMetricAlarm"],
+        3,
+        "the second sync makes no alarm"
+    );
+
+    // A changed cron: UpdateSchedule sends the whole schedule again.
+    let changed = config.join("clients/client_02.yaml");
+    let text = std::fs::read_to_string(&changed)
+        .unwrap()
+        .replace("cron(2 8 ? * MON *)", "cron(15 9 ? * TUE *)");
+    std::fs::write(&changed, text).unwrap();
+    let (ok, lines, err) = run(Some(TOPIC), &[]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(
+        actions(&lines),
+        BTreeMap::from([("unchanged".to_string(), 2), ("update".to_string(), 1)])
+    );
+    assert_eq!(lines[2]["reason"], "differs in cron");
+    assert_eq!(fake.calls()["UpdateSchedule"], 1);
+    let stored =
+        fake.schedules.lock().unwrap()[&(GROUP.to_string(), "client_02".to_string())].clone();
+    assert_eq!(stored["ScheduleExpression"], "cron(15 9 ? * TUE *)");
+    assert_eq!(stored["Target"]["Arn"], STATE_MACHINE);
+
+    std::fs::remove_file(config.join("clients/client_01.yaml")).unwrap();
+    let (ok, lines, err) = run(Some(TOPIC), &[]).await.unwrap();
+    assert!(ok, "{err}");
+    assert_eq!(
+        actions(&lines),
+        BTreeMap::from([("delete".to_string(), 1), ("unchanged".to_string(), 2)])
+    );
+    assert_eq!(fake.calls()["DeleteAlarms"], 1);
+    assert!(
+        !fake
+            .alarms
+            .lock()
+            .unwrap()
+            .contains(&format!("{GROUP}-no-newsletter-client_01"))
+    );
 }

@@ -2,6 +2,7 @@
 //! the template's per-client alarms had), and a rejected client file told to the alarm topic
 //! (SNS) and counted as the `ConfigRejected` metric.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -120,6 +121,34 @@ impl Alerts for AwsAlerts {
             }
             Err(e) => {
                 Err(Failure::of(&e).into_error(&format!("CloudWatch DeleteAlarms {name}"), ""))
+            }
+        }
+    }
+
+    async fn no_newsletter_alarms(&self) -> Result<BTreeSet<String>> {
+        let prefix = self.alarm_name("");
+        let mut clients = BTreeSet::new();
+        let mut next: Option<String> = None;
+        loop {
+            let page = self
+                .cloudwatch
+                .describe_alarms()
+                .alarm_name_prefix(&prefix)
+                .set_next_token(next.take())
+                .send()
+                .await
+                .map_err(|e| {
+                    Failure::of(&e).into_error(&format!("CloudWatch DescribeAlarms {prefix}*"), "")
+                })?;
+            clients.extend(
+                page.metric_alarms()
+                    .iter()
+                    .filter_map(|a| a.alarm_name()?.strip_prefix(&prefix))
+                    .map(str::to_string),
+            );
+            match page.next_token() {
+                Some(t) if !t.is_empty() => next = Some(t.to_string()),
+                _ => return Ok(clients),
             }
         }
     }

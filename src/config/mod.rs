@@ -96,6 +96,23 @@ pub async fn list_clients(store: &dyn ObjectStore) -> Result<Vec<String>> {
 
 /// Loads and validates one client's configuration and everything it refers to.
 pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<ClientBundle> {
+    // Every file read on the way, so that an error found after parsing (a validator knows the
+    // key path, not the line) can still say which line to look at.
+    let mut texts: Vec<(String, String)> = Vec::new();
+    load_client_from(store, client_id, &mut texts)
+        .await
+        .map_err(|err| {
+            texts
+                .iter()
+                .fold(err, |err, (file, text)| err.with_line_in(file, text))
+        })
+}
+
+async fn load_client_from(
+    store: &dyn ObjectStore,
+    client_id: &str,
+    texts: &mut Vec<(String, String)>,
+) -> Result<ClientBundle> {
     if !is_valid_id(client_id) {
         return Err(Error::InvalidEvent {
             step: "plan".into(),
@@ -122,13 +139,17 @@ pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<Cli
         ));
     };
     let client_file = store.locate(&key);
-    let client: ClientConfig = yaml::parse(&client_file, &utf8(&client_file, &bytes)?)?;
+    let client_text = utf8(&client_file, &bytes)?;
+    let client: ClientConfig = yaml::parse(&client_file, &client_text)?;
+    texts.push((client_file.clone(), client_text));
     digest.update(&bytes);
     validate_client(&client_file, client_id, &client)?;
 
     let catalog_file = store.locate(CATALOG_KEY);
     let catalog_bytes = read_required(store, CATALOG_KEY, "the source catalogue").await?;
-    let catalog: Catalog = yaml::parse(&catalog_file, &utf8(&catalog_file, &catalog_bytes)?)?;
+    let catalog_text = utf8(&catalog_file, &catalog_bytes)?;
+    let catalog: Catalog = yaml::parse(&catalog_file, &catalog_text)?;
+    texts.push((catalog_file.clone(), catalog_text));
     digest.update(&catalog_bytes);
     validate_catalog(&catalog_file, &catalog)?;
 
@@ -176,6 +197,7 @@ pub async fn load_client(store: &dyn ObjectStore, client_id: &str) -> Result<Cli
         store,
         referrer: &client_file,
         digest: &mut digest,
+        texts,
     };
     let companies: CompanyScope = refs_loader
         .load("watch_lists.companies", &scope_key(&refs.companies))
@@ -237,6 +259,7 @@ struct RefLoader<'a> {
     store: &'a dyn ObjectStore,
     referrer: &'a str,
     digest: &'a mut Sha256,
+    texts: &'a mut Vec<(String, String)>,
 }
 
 impl RefLoader<'_> {
@@ -266,7 +289,10 @@ impl RefLoader<'_> {
             ));
         };
         self.digest.update(&bytes);
-        yaml::parse(&file, &utf8(&file, &bytes)?)
+        let text = utf8(&file, &bytes)?;
+        let value = yaml::parse(&file, &text);
+        self.texts.push((file, text));
+        value
     }
 }
 
@@ -441,13 +467,9 @@ fn validate_client(file: &str, expected_id: &str, c: &ClientConfig) -> Result<()
     }
     validate_cron(file, &c.schedule.cron)?;
     let tz = &c.schedule.timezone;
-    let tz_ok = tz == "UTC"
-        || (tz.contains('/')
-            && tz.split('/').all(|p| {
-                !p.is_empty()
-                    && p.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"_+-".contains(&b))
-            }));
+    // EventBridge Scheduler refuses a zone it does not know, and only when the schedule is
+    // written: check against the IANA database now so the file is rejected where it is edited.
+    let tz_ok = tz.parse::<chrono_tz::Tz>().is_ok();
     ensure(tz_ok, file, "schedule.timezone", || {
         format!("{tz:?} is not an IANA time zone name: expected e.g. UTC or Europe/Paris")
     })?;
@@ -1126,7 +1148,7 @@ mod tests {
         })
         .await;
         assert!(
-            err.ends_with("period_days: 400 is out of range: expected 1 to 92 days"),
+            err.ends_with("period_days: 400 is out of range: expected 1 to 92 days (line 6)"),
             "{err}"
         );
         let err = error_of("clients/lai_weekly.yaml", |s| {

@@ -2,6 +2,8 @@
 //! alarms and SNS on AWS (`crate::aws::scheduler`, `crate::aws::alerts`), memory in tests
 //! and dry runs (`crate::schedules::memory`).
 
+use std::collections::BTreeSet;
+
 use async_trait::async_trait;
 use serde::Serialize;
 
@@ -71,6 +73,9 @@ pub trait Alerts: Send + Sync {
     async fn put_no_newsletter_alarm(&self, client_id: &str) -> Result<()>;
     /// Deletes it; deleting an alarm that does not exist succeeds.
     async fn delete_no_newsletter_alarm(&self, client_id: &str) -> Result<()>;
+    /// The clients that have a "no newsletter" alarm, so a sync can make one that is missing
+    /// (an alarm topic configured after the schedules) without rewriting the others.
+    async fn no_newsletter_alarms(&self) -> Result<BTreeSet<String>>;
     /// Tells the operator (alarm topic) and counts it (`ConfigRejected` metric).
     async fn config_rejected(&self, rejection: &Rejection) -> Result<()>;
 }

@@ -21,7 +21,10 @@ pub async fn concerned_clients(
             .strip_prefix("clients/")
             .and_then(|k| k.strip_suffix(".yaml"))
         {
-            Some(id) if config::is_valid_id(id) => {
+            // An invalid name is kept too: the sync rejects it aloud (topic and metric), as
+            // `vectora aws sync-clients` does, rather than ignore an upload the operator expects
+            // to schedule.
+            Some(id) if !id.contains('/') => {
                 ids.insert(id.to_string());
             }
             Some(_) => {}

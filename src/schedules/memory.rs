@@ -120,6 +120,16 @@ impl Alerts for MemoryAlerts {
         Ok(())
     }
 
+    async fn no_newsletter_alarms(&self) -> Result<BTreeSet<String>> {
+        Ok(self
+            .alarms
+            .lock()
+            .expect("alarms lock")
+            .iter()
+            .cloned()
+            .collect())
+    }
+
     async fn config_rejected(&self, rejection: &Rejection) -> Result<()> {
         self.rejections
             .lock()

@@ -101,6 +101,9 @@ pub struct Action {
     pub schedule: Option<Schedule>,
     #[serde(skip)]
     pub rejection: Option<Rejection>,
+    /// The schedule already matches and only its alarm is put or deleted.
+    #[serde(skip)]
+    pub alarm_only: bool,
 }
 
 /// The schedule a valid bundle asks for.
@@ -184,6 +187,7 @@ pub fn plan(
                 reason,
                 schedule,
                 rejection,
+                alarm_only: false,
             })
         })
         .collect()
@@ -207,6 +211,34 @@ fn differences(want: &Schedule, have: &Schedule) -> Vec<&'static str> {
     fields.iter().filter(|(_, d)| *d).map(|(f, _)| *f).collect()
 }
 
+/// Pure: a schedule that matches its file but whose alarm does not match the environment (the
+/// alarm topic was configured after the schedule was made, or the alarm was deleted by hand)
+/// becomes an alarm-only update. `alarms` lists the clients that have one.
+pub fn reconcile_alarms(
+    actions: &mut [Action],
+    desired: &BTreeMap<String, Desired>,
+    alarms: &BTreeSet<String>,
+) {
+    for a in actions.iter_mut() {
+        let (ActionKind::Unchanged, Some(Desired::Present(s))) =
+            (a.action, desired.get(&a.client_id))
+        else {
+            continue;
+        };
+        let has = alarms.contains(&a.client_id);
+        // A disabled schedule would hold its alarm in ALARM forever.
+        let reason = match (s.enabled, has) {
+            (true, false) => "the schedule matches the file; its no-newsletter alarm is missing",
+            (false, true) => "the schedule is disabled; its no-newsletter alarm is removed",
+            _ => continue,
+        };
+        a.action = ActionKind::Update;
+        a.reason = reason.to_string();
+        a.schedule = Some(s.clone());
+        a.alarm_only = true;
+    }
+}
+
 /// Carries the plan out. A rejection is reported (topic + metric) and changes nothing.
 pub async fn apply(
     actions: &[Action],
@@ -219,7 +251,7 @@ pub async fn apply(
             (ActionKind::Create | ActionKind::Update, Some(s), _) => {
                 if a.action == ActionKind::Create {
                     schedules.create(s).await?;
-                } else {
+                } else if !a.alarm_only {
                     schedules.update(s).await?;
                 }
                 // A disabled schedule would hold its alarm in ALARM forever.
@@ -287,11 +319,22 @@ pub async fn sync(
             Desired::Absent
         };
         desired.insert(id.clone(), want);
+        // No schedule can bear a name that is not a client id (and the service may refuse it).
+        if !config::is_valid_id(id) {
+            continue;
+        }
         if let Some(s) = schedules.get(id).await? {
             existing.insert(id.clone(), s);
         }
     }
-    let actions = plan(&desired, &existing);
+    let mut actions = plan(&desired, &existing);
+    if deployment.alarms {
+        reconcile_alarms(
+            &mut actions,
+            &desired,
+            &alerts.no_newsletter_alarms().await?,
+        );
+    }
     if !dry_run {
         apply(&actions, deployment, schedules, alerts).await?;
     }
@@ -305,10 +348,11 @@ fn rejection(client_id: &str, err: Error) -> Result<Rejection> {
         Error::Config {
             file,
             path,
+            line,
             message,
         } => Ok(Rejection {
             client_id: client_id.to_string(),
-            line: line_of(&message),
+            line,
             file,
             key_path: path,
             message,
@@ -322,13 +366,6 @@ fn rejection(client_id: &str, err: Error) -> Result<Rejection> {
         }),
         other => Err(other),
     }
-}
-
-/// The YAML parser says "line N" (or "line N column M") in its messages.
-fn line_of(message: &str) -> Option<u32> {
-    let rest = &message[message.find("line ")? + 5..];
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 #[cfg(test)]

@@ -106,6 +106,76 @@ async fn the_second_sync_changes_nothing() {
 }
 
 #[tokio::test]
+async fn an_alarm_topic_configured_later_gives_unchanged_schedules_their_alarms() {
+    let config = config_with(&["alpha", "beta"]).await;
+    let (schedules, alerts) = (MemorySchedules::default(), MemoryAlerts::default());
+    let without = Deployment {
+        alarms: false,
+        ..deployment()
+    };
+    sync(&config, &Scope::All, &without, &schedules, &alerts, false)
+        .await
+        .unwrap();
+    assert!(alerts.alarms().is_empty());
+    let writes = schedules.writes();
+
+    // Dry run: the plan says so and nothing is made.
+    let planned = sync(
+        &config,
+        &Scope::All,
+        &deployment(),
+        &schedules,
+        &alerts,
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        kinds(&planned),
+        [
+            ("alpha".into(), ActionKind::Update),
+            ("beta".into(), ActionKind::Update)
+        ]
+    );
+    assert!(
+        planned[0].reason.contains("alarm is missing"),
+        "{planned:?}"
+    );
+    assert!(alerts.alarms().is_empty());
+
+    sync(
+        &config,
+        &Scope::All,
+        &deployment(),
+        &schedules,
+        &alerts,
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(alerts.alarms(), ["alpha", "beta"]);
+    assert_eq!(
+        schedules.writes(),
+        writes,
+        "the schedules were not rewritten"
+    );
+    let again = sync(
+        &config,
+        &Scope::All,
+        &deployment(),
+        &schedules,
+        &alerts,
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(
+        again.iter().all(|a| a.action == ActionKind::Unchanged),
+        "{again:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_changed_schedule_is_updated_and_a_paused_client_loses_its_alarm() {
     let config = config_with(&["alpha"]).await;
     let (schedules, alerts) = (MemorySchedules::default(), MemoryAlerts::default());
@@ -189,6 +259,13 @@ async fn a_rejected_file_leaves_the_working_schedule_unchanged() {
     assert_eq!(rejected.len(), 1);
     assert_eq!(rejected[0].file, "memory:clients/alpha.yaml");
     assert_eq!(rejected[0].key_path, "schedule.cron");
+    // A semantic error has no parser location: the line is the key's own.
+    let cron_line = text
+        .lines()
+        .position(|l| l.trim_start().starts_with("cron:"))
+        .unwrap() as u32
+        + 1;
+    assert_eq!(rejected[0].line, Some(cron_line), "{:?}", rejected[0]);
     assert!(
         rejected[0].message.contains("expected cron("),
         "{}",
@@ -332,13 +409,4 @@ async fn a_shared_file_concerns_the_clients_that_refer_to_it() {
         .await
         .unwrap();
     assert_eq!(ids.into_iter().collect::<Vec<_>>(), ["gamma"]);
-}
-
-#[test]
-fn the_line_is_read_from_the_parser_message() {
-    assert_eq!(
-        line_of("did not find expected ',' (line 3 column 7)"),
-        Some(3)
-    );
-    assert_eq!(line_of("no location"), None);
 }

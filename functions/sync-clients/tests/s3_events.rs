@@ -138,3 +138,45 @@ async fn several_records_are_handled_and_foreign_buckets_and_other_events_ignore
         ]
     );
 }
+
+#[tokio::test]
+async fn a_file_named_as_no_client_can_be_is_rejected_aloud_not_ignored() {
+    use vectora_inbox::ports::ObjectStore;
+    let config = vectora_inbox::store::MemoryStore::new();
+    let fixtures = fixtures();
+    for key in fixtures.list("").await.unwrap() {
+        let bytes = fixtures.get(&key).await.unwrap().unwrap();
+        config.put(&key, bytes, "x").await.unwrap();
+    }
+    let text = fixtures
+        .get("clients/lai_weekly.yaml")
+        .await
+        .unwrap()
+        .unwrap();
+    config
+        .put("clients/LAI-Weekly.yaml", text, "x")
+        .await
+        .unwrap();
+    let location = S3Location::parse(BUCKET).unwrap();
+    let (schedules, alerts) = (MemorySchedules::default(), MemoryAlerts::default());
+    let actions = sync_clients_for_event(
+        &event("put_bad_name.json"),
+        &location,
+        &config,
+        &settings(),
+        &schedules,
+        &alerts,
+    )
+    .await
+    .unwrap();
+    assert_eq!(actions.len(), 1);
+    assert_eq!(actions[0].action, ActionKind::Rejected);
+    let rejected = alerts.rejections();
+    assert_eq!(rejected.len(), 1, "the operator is told");
+    assert!(
+        rejected[0].message.contains("not a valid id"),
+        "{:?}",
+        rejected[0]
+    );
+    assert!(schedules.snapshot().is_empty());
+}

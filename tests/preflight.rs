@@ -15,7 +15,7 @@ use aws_smithy_types::body::SdkBody;
 use serde_json::json;
 
 use vectora_inbox::aws::account::{
-    Bedrock, LambdaSettings, S3Buckets, ServiceQuotas, Ses, Ssm, Sts,
+    Bedrock, LambdaSettings, S3Buckets, SchedulerGroups, ServiceQuotas, Ses, Ssm, Sts,
 };
 use vectora_inbox::preflight::{
     self, Account, Deployment, Finding, Report, ScheduledClient, Severity,
@@ -38,6 +38,9 @@ struct World {
     production_access: bool,
     verified: BTreeSet<String>,
     parameters: BTreeSet<String>,
+    /// The schedule group `vectora-inbox-{env}`: absent (None), or present with the stack that
+    /// made it (Some(None): made by hand).
+    group: Option<Option<&'static str>>,
 }
 
 impl World {
@@ -65,6 +68,7 @@ impl World {
             // The fixture client sends as newsletter@vectora.example.com: its domain is verified.
             verified: ["vectora.example.com".to_string()].into(),
             parameters: ["/vectora-inbox/dev/ncbi-api-key".to_string()].into(),
+            group: None,
         }
     }
 }
@@ -284,7 +288,37 @@ fn account(world: &World) -> Account {
             ),
         )
     });
+    let w = world.clone();
+    let scheduler = infallible_client_fn(move |req| {
+        let p = path(&req);
+        if let Some(name) = p.strip_prefix("/schedule-groups/") {
+            assert!(name.starts_with("vectora-inbox-"), "{name}");
+            return match w.group {
+                None => rest_error(404, "ResourceNotFoundException"),
+                Some(_) => rest_json(
+                    200,
+                    json!({"Arn": format!("arn:aws:scheduler:eu-west-3:{ACCOUNT}:schedule-group/{name}"),
+                           "Name": name, "State": "ACTIVE"}),
+                ),
+            };
+        }
+        if let Some(resource) = p.strip_prefix("/tags/") {
+            assert_eq!(
+                resource,
+                format!("arn:aws:scheduler:eu-west-3:{ACCOUNT}:schedule-group/vectora-inbox-dev")
+            );
+            let tags: Vec<_> = w
+                .group
+                .flatten()
+                .map(|stack| json!({"Key": "aws:cloudformation:stack-name", "Value": stack}))
+                .into_iter()
+                .collect();
+            return rest_json(200, json!({"Tags": tags}));
+        }
+        panic!("unexpected Scheduler request {p}");
+    });
     Account {
+        schedule_groups: Arc::new(SchedulerGroups(client_with!(aws_sdk_scheduler, scheduler))),
         identity: Arc::new(Sts(client_with!(aws_sdk_sts, sts))),
         lambda: Arc::new(LambdaSettings(client_with!(aws_sdk_lambda, lambda))),
         bedrock: Arc::new(Bedrock(client_with!(aws_sdk_bedrock, bedrock))),
@@ -818,4 +852,43 @@ async fn promote_deploys_the_artifact_stage_runs_to_prod_and_refuses_when_prefli
         .unwrap_err()
         .to_string();
     assert!(err.contains("nothing recorded as deployed to dev"), "{err}");
+}
+
+#[tokio::test]
+async fn a_schedule_group_made_by_hand_or_by_another_stack_is_blocking() {
+    let report = run(&World::healthy(), &dev(&[]), &common::fixtures()).await;
+    let f = &only(&report, "schedules.group")[0];
+    assert_eq!(f.severity, Severity::Ok);
+    assert_eq!(f.why, "free: the stack creates it");
+
+    let world = World {
+        group: Some(Some("vectora-inbox-dev")),
+        ..World::healthy()
+    };
+    let report = run(&world, &dev(&[]), &common::fixtures()).await;
+    assert_eq!(only(&report, "schedules.group")[0].severity, Severity::Ok);
+
+    for (owner, says) in [
+        (
+            Some("old-newsletter"),
+            "belongs to stack old-newsletter, not vectora-inbox-dev",
+        ),
+        (None, "no stack created it"),
+    ] {
+        let world = World {
+            group: Some(owner),
+            ..World::healthy()
+        };
+        let report = run(&world, &dev(&[]), &common::fixtures()).await;
+        let f = blocking(&report, "schedules.group");
+        assert_eq!(f.read, "schedule group vectora-inbox-dev");
+        assert!(f.why.contains(says), "{}", f.why);
+        assert!(f.why.contains("roll back"), "{}", f.why);
+        assert!(
+            f.fix
+                .contains("aws scheduler delete-schedule-group --name vectora-inbox-dev"),
+            "{}",
+            f.fix
+        );
+    }
 }

@@ -14,7 +14,8 @@ use crate::aws::Failure;
 use crate::error::Result;
 use crate::ports::account::{
     AccountIdentity, BedrockAccess, BedrockQuotas, BucketName, Buckets, LambdaAccount,
-    LambdaConcurrency, ModelAccess, Parameters, Quota, SesAccount,
+    LambdaConcurrency, ModelAccess, Parameters, Quota, ScheduleGroupName, ScheduleGroups,
+    SesAccount,
 };
 
 fn failed<E>(
@@ -250,6 +251,48 @@ impl Buckets for S3Buckets {
     }
 }
 
+pub struct SchedulerGroups(pub aws_sdk_scheduler::Client);
+
+#[async_trait]
+impl ScheduleGroups for SchedulerGroups {
+    async fn schedule_group(&self, name: &str) -> Result<ScheduleGroupName> {
+        let arn = match self.0.get_schedule_group().name(name).send().await {
+            Ok(out) => out.arn().unwrap_or_default().to_string(),
+            Err(e) if not_found(&e, &["ResourceNotFoundException"]) => {
+                return Ok(ScheduleGroupName::Free);
+            }
+            Err(e) => {
+                return Err(failed(
+                    "EventBridge Scheduler GetScheduleGroup",
+                    name,
+                    "scheduler:GetScheduleGroup",
+                    e,
+                ));
+            }
+        };
+        let tags = self
+            .0
+            .list_tags_for_resource()
+            .resource_arn(&arn)
+            .send()
+            .await
+            .map_err(|e| {
+                failed(
+                    "EventBridge Scheduler ListTagsForResource",
+                    &arn,
+                    "scheduler:ListTagsForResource",
+                    e,
+                )
+            })?;
+        let stack = tags
+            .tags()
+            .iter()
+            .find(|t| t.key() == "aws:cloudformation:stack-name")
+            .map(|t| t.value().to_string());
+        Ok(ScheduleGroupName::Owned { stack })
+    }
+}
+
 pub struct Sts(pub aws_sdk_sts::Client);
 
 #[async_trait]
@@ -276,5 +319,6 @@ pub fn account(sdk: &aws_config::SdkConfig) -> crate::preflight::Account {
         ses: Arc::new(Ses(aws_sdk_sesv2::Client::new(sdk))),
         parameters: Arc::new(Ssm(aws_sdk_ssm::Client::new(sdk))),
         buckets: Arc::new(S3Buckets(aws_sdk_s3::Client::new(sdk))),
+        schedule_groups: Arc::new(SchedulerGroups(aws_sdk_scheduler::Client::new(sdk))),
     }
 }

@@ -90,6 +90,20 @@ pub trait Buckets: Send + Sync {
     async fn bucket(&self, name: &str) -> Result<BucketName>;
 }
 
+/// What EventBridge Scheduler says about a schedule group name in this account and region.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ScheduleGroupName {
+    /// No such group: the stack creates it.
+    Free,
+    /// The group exists; the CloudFormation stack that created it, if any.
+    Owned { stack: Option<String> },
+}
+
+#[async_trait]
+pub trait ScheduleGroups: Send + Sync {
+    async fn schedule_group(&self, name: &str) -> Result<ScheduleGroupName>;
+}
+
 #[async_trait]
 pub trait AccountIdentity: Send + Sync {
     /// The 12-digit account id of the caller (bucket names end with it).

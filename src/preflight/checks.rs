@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::ports::account::{
     AccountIdentity, BedrockAccess, BedrockQuotas, BucketName, Buckets, LambdaAccount, Parameters,
-    Quota, SesAccount,
+    Quota, ScheduleGroupName, ScheduleGroups, SesAccount,
 };
 use crate::preflight::{Deployment, FUNCTIONS, Finding, ScheduledClient, UNRESERVED_MINIMUM};
 
@@ -483,6 +483,39 @@ pub async fn buckets(
         });
     }
     findings
+}
+
+/// The template creates the group `vectora-inbox-{env}`: a group of that name made by hand or by
+/// another stack would roll the deployment back (CloudFormation cannot create what exists).
+pub async fn schedule_group(deployment: &Deployment, groups: &dyn ScheduleGroups) -> Finding {
+    let name = format!("vectora-inbox-{}", deployment.env);
+    let read = format!("schedule group {name}");
+    let stack = &deployment.stack_name;
+    match groups.schedule_group(&name).await {
+        Ok(ScheduleGroupName::Free) => {
+            Finding::ok("schedules.group", read, "free: the stack creates it")
+        }
+        Ok(ScheduleGroupName::Owned { stack: Some(s) }) if &s == stack => Finding::ok(
+            "schedules.group",
+            read,
+            format!("owned by this stack ({stack})"),
+        ),
+        Ok(ScheduleGroupName::Owned { stack: owner }) => Finding::blocking(
+            "schedules.group",
+            read,
+            format!(
+                "the group exists in this account and region but {}: CloudFormation cannot create a group that exists (the stack would roll back)",
+                match owner {
+                    Some(s) => format!("belongs to stack {s}, not {stack}"),
+                    None => "no stack created it".into(),
+                }
+            ),
+            format!(
+                "deploy with the stack that owns it, or delete the group if its schedules are not needed (aws scheduler delete-schedule-group --name {name}: it deletes the schedules in it)"
+            ),
+        ),
+        Err(e) => unreadable("schedules.group", &name, e),
+    }
 }
 
 pub fn schedules_and_alarms(deployment: &Deployment, clients: &[ScheduledClient]) -> Vec<Finding> {

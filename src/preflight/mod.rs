@@ -17,7 +17,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::ports::account::{
-    AccountIdentity, BedrockAccess, BedrockQuotas, Buckets, LambdaAccount, Parameters, SesAccount,
+    AccountIdentity, BedrockAccess, BedrockQuotas, Buckets, LambdaAccount, Parameters,
+    ScheduleGroups, SesAccount,
 };
 
 pub use plan::{ScheduledClient, scheduled_clients};
@@ -195,6 +196,7 @@ pub struct Account {
     pub ses: Arc<dyn SesAccount>,
     pub parameters: Arc<dyn Parameters>,
     pub buckets: Arc<dyn Buckets>,
+    pub schedule_groups: Arc<dyn ScheduleGroups>,
 }
 
 /// Runs every check; `config_findings` are those found while reading the client bundle.
@@ -225,6 +227,7 @@ pub async fn run(
         )
         .await,
     );
+    findings.push(checks::schedule_group(deployment, account.schedule_groups.as_ref()).await);
     findings.extend(checks::schedules_and_alarms(deployment, clients));
     Report::new(deployment, findings)
 }

@@ -212,6 +212,7 @@ mod tests {
                 bedrock: None,
                 summary_max_chars: 300,
                 tldr_max_items: 3,
+                template_only: false,
             },
             schedule: ScheduleConfig {
                 cron: "cron(0 8 ? * MON *)".into(),
@@ -223,6 +224,7 @@ mod tests {
             send_empty: true,
             delivery: None,
             pubmed: None,
+            replay_captures: false,
         }
     }
 

@@ -350,7 +350,11 @@ async fn canary_bundle_runs_offline_with_the_template_editor_beside_the_fixtures
     )
     .unwrap();
     let out = tempfile::tempdir().unwrap();
-    let (ports, metrics) = common::offline_ports(config.path(), out.path());
+    let (mut ports, metrics) = common::offline_ports(config.path(), out.path());
+    // A deployment's own adapters (the network, Bedrock) refuse here: the canary's file alone
+    // (replay_captures, editor.template_only) keeps its run inside the stack.
+    ports.fetcher = Arc::new(NoNetwork);
+    ports.editor = Arc::new(NoModel);
     let output = runner::execute(
         runner::DEFINITION,
         ports,
@@ -375,4 +379,38 @@ async fn canary_bundle_runs_offline_with_the_template_editor_beside_the_fixtures
             .any(|(client, published)| client == "canary"
                 && published.iter().any(|m| m.name == "ItemsAnalyzed"))
     );
+}
+
+/// A fetcher that refuses, as the network would in a stack that cannot reach the feed.
+struct NoNetwork;
+
+#[async_trait::async_trait]
+impl vectora_inbox::ports::Fetcher for NoNetwork {
+    async fn fetch(
+        &self,
+        request: &vectora_inbox::ports::fetcher::FetchRequest,
+    ) -> vectora_inbox::Result<vectora_inbox::ports::fetcher::FetchResponse> {
+        panic!("the canary reached for the network: {}", request.url)
+    }
+
+    fn medium(&self) -> &'static str {
+        "network"
+    }
+}
+
+/// An editor that refuses, as Bedrock would without model access.
+struct NoModel;
+
+#[async_trait::async_trait]
+impl vectora_inbox::ports::Editor for NoModel {
+    fn name(&self) -> &'static str {
+        "bedrock"
+    }
+
+    async fn write_section(
+        &self,
+        brief: &vectora_inbox::ports::editor::SectionBrief<'_>,
+    ) -> vectora_inbox::Result<vectora_inbox::model::SectionDraft> {
+        panic!("the canary called the model for {}", brief.section.id)
+    }
 }

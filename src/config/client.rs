@@ -40,6 +40,11 @@ pub struct ClientConfig {
     /// Who receives the newsletter by e-mail; without it the newsletter is only written.
     #[serde(default)]
     pub delivery: Option<DeliveryConfig>,
+    /// Fetch replays each source's recorded `capture` from the configuration store instead of
+    /// the network, wherever the run happens (the smoke-test canary: a deployment proves itself
+    /// without depending on a third party's feed).
+    #[serde(default)]
+    pub replay_captures: bool,
 }
 
 /// The e-mail that carries the newsletter (`deliver` step, `vectora deliver`).
@@ -152,6 +157,10 @@ pub struct EditorConfig {
     /// The Bedrock editor (`vectora run --editor bedrock`, and the Lambdas on AWS).
     #[serde(default)]
     pub bedrock: Option<BedrockConfig>,
+    /// Every section is written by the template editor, whatever the deployment or `--editor`
+    /// choose (the canary: no model call, no cost, no model access needed).
+    #[serde(default)]
+    pub template_only: bool,
 }
 
 /// How the Bedrock editor writes for this client.

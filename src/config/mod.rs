@@ -167,6 +167,18 @@ async fn load_client_from(
         }
     }
 
+    if client.replay_captures
+        && let Some(s) = sources.iter().find(|s| s.capture.is_none())
+    {
+        return Err(Error::config(
+            &client_file,
+            "replay_captures",
+            format!(
+                "is true but source {:?} has no `capture:` in {catalog_file}: record one, or remove the source or the key",
+                s.id
+            ),
+        ));
+    }
     let follows_pubmed = sources.iter().any(|s| s.kind == SourceKind::Pubmed);
     match &client.pubmed {
         None if follows_pubmed => {
@@ -1052,6 +1064,29 @@ mod tests {
             .await
             .unwrap_err()
             .to_string()
+    }
+
+    #[tokio::test]
+    async fn replaying_captures_needs_a_capture_for_every_source() {
+        let store =
+            fixtures_with("clients/lai_weekly.yaml", |s| s + "replay_captures: true\n").await;
+        let bundle = load_client(&store, "lai_weekly").await.unwrap();
+        assert!(bundle.client.replay_captures);
+        let catalog = String::from_utf8(store.get(CATALOG_KEY).await.unwrap().unwrap()).unwrap();
+        let catalog = catalog.replace("    capture: captures/medincell_news.atom\n", "");
+        store
+            .put(CATALOG_KEY, catalog.into_bytes(), "x")
+            .await
+            .unwrap();
+        let err = load_client(&store, "lai_weekly")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("lai_weekly.yaml: replay_captures: is true but source \"medincell_news\" has no `capture:`"),
+            "{err}"
+        );
+        assert!(err.ends_with(")"), "the line of the key: {err}");
     }
 
     #[tokio::test]

@@ -110,6 +110,7 @@ pub async fn scheduled_clients(store: &dyn ObjectStore) -> (Vec<ScheduledClient>
                 .editor
                 .bedrock
                 .as_ref()
+                .filter(|_| !c.editor.template_only)
                 .map(|b| u64::from(b.max_input_tokens) + u64::from(b.max_tokens)),
             follows_pubmed: bundle.sources.iter().any(|s| s.kind == SourceKind::Pubmed),
             sender,

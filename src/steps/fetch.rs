@@ -10,6 +10,8 @@
 //! run of the same window already fetched the same request, its documents are reused and
 //! nothing goes over the network.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -19,9 +21,10 @@ use crate::config::SourceKind;
 use crate::error::{Error, Result};
 use crate::keys;
 use crate::normalize::{Origin, html_page, pubmed};
-use crate::ports::Ports;
 use crate::ports::fetcher::{FetchRequest, FetchResponse};
 use crate::ports::store::content_type;
+use crate::ports::{Fetcher, Ports};
+use crate::sources::CaptureFetcher;
 
 /// NCBI's published limits: 3 requests/s without an API key, 10/s with one.
 const PUBMED_INTERVAL_MS: u64 = 350;
@@ -119,7 +122,12 @@ pub async fn run(ports: &Ports, input: FetchInput) -> Result<FetchOutput> {
     let started = ports.clock.now();
     let FetchInput { run, source } = input;
     let data = ports.stores.data.as_ref();
-    let folder = shared::folder(&run, &source, ports.fetcher.medium());
+    let fetcher: Arc<dyn Fetcher> = if source.replay_capture {
+        Arc::new(CaptureFetcher::new(ports.stores.config.clone()))
+    } else {
+        ports.fetcher.clone()
+    };
+    let folder = shared::folder(&run, &source, fetcher.medium());
     let (meta, outcome) = match shared::find(data, &folder, &run).await? {
         Some(publication) => {
             let mut meta: RawMeta = get_json(
@@ -137,9 +145,10 @@ pub async fn run(ports: &Ports, input: FetchInput) -> Result<FetchOutput> {
         None => {
             let mut fetched = Fetched {
                 ports,
+                fetcher: fetcher.as_ref(),
                 run: &run,
                 source: &source,
-                request: shared::request_digest(&source, ports.fetcher.medium()),
+                request: shared::request_digest(&source, fetcher.medium()),
                 outcome: FetchOutcome::Fetched,
                 meta: RawMeta {
                     source_id: source.source_id.clone(),
@@ -181,6 +190,8 @@ pub async fn run(ports: &Ports, input: FetchInput) -> Result<FetchOutput> {
 
 struct Fetched<'a> {
     ports: &'a Ports,
+    /// The deployment's fetcher, or the captures when the client replays them.
+    fetcher: &'a dyn Fetcher,
     run: &'a RunContext,
     source: &'a SourceTask,
     /// The request digest: validators are kept per source and request.
@@ -206,8 +217,7 @@ impl Fetched<'_> {
     }
 
     async fn get(&self, url: &str, capture: Option<String>) -> Result<FetchResponse> {
-        self.ports
-            .fetcher
+        self.fetcher
             .fetch(&FetchRequest {
                 source_id: self.source.source_id.clone(),
                 url: url.to_string(),
@@ -235,7 +245,6 @@ impl Fetched<'_> {
         };
         let validators = previous.as_ref().filter(|_| previous_body.is_some());
         let mut response = self
-            .ports
             .fetcher
             .fetch(&FetchRequest {
                 source_id: source.source_id.clone(),

@@ -111,6 +111,7 @@ pub async fn run(ports: &Ports, input: GenerateInput) -> Result<GenerateOutput> 
     let template = TemplateEditor;
     let chosen: &dyn Editor = match editor.as_deref() {
         Some("template") => &template,
+        None if bundle.client.editor.template_only => &template,
         None => ports.editor.as_ref(),
         Some(other) => {
             return Err(Error::InvalidEvent {

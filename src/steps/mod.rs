@@ -193,6 +193,9 @@ pub struct SourceTask {
     /// The client's PubMed search term, for `pubmed` sources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pubmed_term: Option<String>,
+    /// The client asks for the recorded capture instead of the network (`replay_captures`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replay_capture: bool,
 }
 
 /// One section to write, as `score` lists it for the section Map.

@@ -101,6 +101,7 @@ pub async fn run(ports: &Ports, input: PlanInput) -> Result<PlanOutput> {
                 pubmed_term: (s.kind == SourceKind::Pubmed)
                     .then(|| bundle.client.pubmed.as_ref().map(|p| p.term.clone()))
                     .flatten(),
+                replay_capture: bundle.client.replay_captures,
             })
             .collect(),
         sections: bundle

@@ -195,6 +195,7 @@ mod tests {
             html: None,
             pubmed: Some(PubmedOptions::default()),
             pubmed_term: Some("semaglutide[tiab]".into()),
+            replay_capture: false,
         }
     }
 

@@ -568,6 +568,7 @@ async fn aws(command: AwsCommand) -> Result<()> {
                 (None, Some(env)) => promote::Source::Env(env),
                 (None, None) => bail!("give --from ENV or --template-file PACKAGED.yaml"),
             };
+            promote::check_order(&source, &deployment.env)?;
             let (template, sha256) = promote::artifact(source, &records)?;
             let (report, target) = preflight(&deployment).await?;
             eprint!("{}", report.to_text());

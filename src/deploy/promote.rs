@@ -59,6 +59,50 @@ pub enum Source<'a> {
     Env(&'a str),
 }
 
+/// The environments in the order an artifact goes through them.
+pub const ORDER: [&str; 3] = ["dev", "stage", "prod"];
+
+/// Refuses a promotion that skips an environment: a freshly packaged template goes to dev
+/// only, and an environment's artifact only to the next one (dev → stage → prod), so what prod
+/// runs has run in stage, and what stage runs has run in dev.
+pub fn check_order(source: &Source<'_>, to: &str) -> Result<()> {
+    let position = |env: &str| ORDER.iter().position(|e| *e == env);
+    let Some(target) = position(to) else {
+        return Err(Error::config(
+            "--to",
+            "-",
+            format!("{to:?} is not an environment: expected dev, stage or prod"),
+        ));
+    };
+    match source {
+        Source::File(file) if target != 0 => Err(Error::config(
+            "--template-file",
+            "-",
+            format!(
+                "a freshly packaged template ({}) goes to dev first, not straight to {to}: promote it with --to dev, check it, then --from dev --to stage",
+                file.display()
+            ),
+        )),
+        Source::Env(from) if position(from).map(|p| p + 1) != Some(target) => {
+            let expected = match target {
+                0 => "nothing is promoted to dev: deploy a packaged template with --template-file"
+                    .to_string(),
+                t => format!(
+                    "{to} takes what {} runs: --from {}",
+                    ORDER[t - 1],
+                    ORDER[t - 1]
+                ),
+            };
+            Err(Error::config(
+                "--from",
+                "-",
+                format!("{from} → {to} skips or reverses the path dev → stage → prod; {expected}"),
+            ))
+        }
+        _ => Ok(()),
+    }
+}
+
 /// Resolves the artifact: the file and its digest, refusing a file that changed since `from`
 /// recorded it.
 pub fn artifact(source: Source<'_>, records: &Path) -> Result<(PathBuf, String)> {
@@ -156,4 +200,44 @@ pub async fn promote(
             message: e.to_string(),
         })?;
     Ok(release)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn promotion_follows_dev_stage_prod_and_refuses_skips() {
+        let file = Path::new("infra/packaged.yaml");
+        assert!(check_order(&Source::File(file), "dev").is_ok());
+        assert!(check_order(&Source::Env("dev"), "stage").is_ok());
+        assert!(check_order(&Source::Env("stage"), "prod").is_ok());
+
+        let err = check_order(&Source::File(file), "prod")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("goes to dev first, not straight to prod"),
+            "{err}"
+        );
+        let err = check_order(&Source::Env("dev"), "prod")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("dev → prod skips or reverses") && err.contains("--from stage"),
+            "{err}"
+        );
+        let err = check_order(&Source::Env("prod"), "stage")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("--from dev"), "{err}");
+        let err = check_order(&Source::Env("stage"), "dev")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("nothing is promoted to dev"), "{err}");
+        let err = check_order(&Source::Env("stage"), "qa")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not an environment"), "{err}");
+    }
 }

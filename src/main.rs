@@ -248,6 +248,10 @@ enum AwsCommand {
         /// Seconds between two status reads.
         #[arg(long, default_value_t = 10)]
         poll: u64,
+        /// Seconds to wait for the run's metrics to be listed (CloudWatch lists a new metric up
+        /// to 15 minutes after its first data point).
+        #[arg(long, default_value_t = 900)]
+        metrics_wait: u64,
         #[arg(long, default_value = "infra/samconfig.toml")]
         samconfig: PathBuf,
     },
@@ -595,6 +599,7 @@ async fn aws(command: AwsCommand) -> Result<()> {
             date,
             timeout,
             poll,
+            metrics_wait,
             samconfig,
         } => {
             use vectora_inbox::deploy::{samconfig as sc, smoke};
@@ -640,6 +645,7 @@ async fn aws(command: AwsCommand) -> Result<()> {
                     run_date: date.unwrap_or_else(|| chrono::Utc::now().date_naive()),
                     timeout: std::time::Duration::from_secs(timeout),
                     poll: std::time::Duration::from_secs(poll),
+                    metrics_attempts: smoke::Plan::attempts(metrics_wait, poll),
                 },
             )
             .await;

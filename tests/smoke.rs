@@ -176,6 +176,7 @@ fn plan(timeout: Duration) -> Plan {
         run_date: DATE.parse::<NaiveDate>().unwrap(),
         timeout,
         poll: Duration::ZERO,
+        metrics_attempts: 1,
     }
 }
 
@@ -316,6 +317,46 @@ async fn smoke_gives_up_on_a_run_still_running_at_the_timeout() {
         "{detail}"
     );
     assert_eq!(stack.state.lock().unwrap().described, 1);
+}
+
+/// ListMetrics output with these names.
+fn listed(names: &[&str]) -> aws_sdk_cloudwatch::operation::list_metrics::ListMetricsOutput {
+    aws_sdk_cloudwatch::operation::list_metrics::ListMetricsOutput::builder()
+        .set_metrics(Some(
+            names
+                .iter()
+                .map(|n| {
+                    aws_sdk_cloudwatch::types::Metric::builder()
+                        .namespace("VectoraInbox")
+                        .metric_name(*n)
+                        .build()
+                })
+                .collect(),
+        ))
+        .build()
+}
+
+#[tokio::test]
+async fn metrics_not_listed_yet_are_asked_again_until_they_are() {
+    // CloudWatch lists a new metric minutes after its first data point: the first call after a
+    // fresh stack's first run may find nothing.
+    let stack = stack(vec!["SUCCEEDED"], true).await;
+    let rule = mock!(aws_sdk_cloudwatch::Client::list_metrics)
+        .sequence()
+        .output(|| listed(&[]))
+        .output(|| listed(&["ItemsAnalyzed", "RunDuration"]))
+        .build();
+    let cw = mock_client!(aws_sdk_cloudwatch, [&rule]);
+    let plan = Plan {
+        metrics_attempts: 3,
+        ..plan(Duration::from_secs(60))
+    };
+    let report = smoke(&stack, &cw, &plan).await;
+    assert!(report.passed(), "{}", report.to_text());
+    assert_eq!(rule.num_calls(), 2, "asked until listed, not more");
+    assert_eq!(Plan::attempts(900, 10), 91);
+    assert_eq!(Plan::attempts(0, 10), 1);
+    assert_eq!(Plan::attempts(900, 0), 1);
 }
 
 #[tokio::test]

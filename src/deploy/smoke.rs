@@ -32,8 +32,19 @@ pub struct Plan {
     pub run_date: NaiveDate,
     /// How long the run may take before the smoke test gives up on it.
     pub timeout: Duration,
-    /// Pause between two DescribeExecution calls.
+    /// Pause between two DescribeExecution calls (and two ListMetrics calls).
     pub poll: Duration,
+    /// ListMetrics calls before the metrics check fails: CloudWatch lists a metric some minutes
+    /// after its first data point, so a run that just published may not be listed yet.
+    pub metrics_attempts: u32,
+}
+
+impl Plan {
+    /// The ListMetrics calls that fit in `wait_seconds` at one per `poll_seconds` (at least one).
+    pub fn attempts(wait_seconds: u64, poll_seconds: u64) -> u32 {
+        let n = wait_seconds.checked_div(poll_seconds).unwrap_or(0);
+        u32::try_from(n).unwrap_or(u32::MAX).saturating_add(1)
+    }
 }
 
 /// One line of the smoke test.
@@ -195,6 +206,47 @@ async fn wait(target: &Target<'_>, plan: &Plan, execution_arn: &str, report: &mu
 /// The metrics assemble publishes under the namespace with dimension `ClientId`: ListMetrics,
 /// restricted to those with data points in the last 3 hours (the run just published them).
 async fn metrics(target: &Target<'_>, plan: &Plan, report: &mut Report) -> bool {
+    let attempts = plan.metrics_attempts.max(1);
+    let mut names = Vec::new();
+    for attempt in 1..=attempts {
+        match listed_metrics(target, plan).await {
+            Ok(listed) => names = listed,
+            Err(e) => return report.push("metrics", false, e),
+        }
+        if names.iter().any(|n| n == "ItemsAnalyzed") {
+            return report.push(
+                "metrics",
+                true,
+                format!(
+                    "{} ClientId={}: {}",
+                    target.namespace,
+                    plan.client_id,
+                    names.join(", ")
+                ),
+            );
+        }
+        if attempt < attempts {
+            tokio::time::sleep(plan.poll).await;
+        }
+    }
+    report.push(
+        "metrics",
+        false,
+        format!(
+            "no ItemsAnalyzed in {} for ClientId={} in the last 3 hours after {attempts} ListMetrics call(s) (found: {}): check --namespace is the stack's MetricsNamespace and assemble may call cloudwatch:PutMetricData, or raise --metrics-wait",
+            target.namespace,
+            plan.client_id,
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ),
+    )
+}
+
+/// The metric names with data points in the last 3 hours, sorted.
+async fn listed_metrics(target: &Target<'_>, plan: &Plan) -> Result<Vec<String>, String> {
     let listed = target
         .cloudwatch
         .list_metrics()
@@ -210,43 +262,18 @@ async fn metrics(target: &Target<'_>, plan: &Plan, report: &mut Report) -> bool 
         .await;
     match listed {
         Ok(out) => {
-            let mut names: Vec<&str> = out
+            let mut names: Vec<String> = out
                 .metrics()
                 .iter()
                 .filter_map(|m| m.metric_name())
+                .map(str::to_string)
                 .collect();
             names.sort_unstable();
             names.dedup();
-            if names.contains(&"ItemsAnalyzed") {
-                report.push(
-                    "metrics",
-                    true,
-                    format!(
-                        "{} ClientId={}: {}",
-                        target.namespace,
-                        plan.client_id,
-                        names.join(", ")
-                    ),
-                )
-            } else {
-                report.push(
-                    "metrics",
-                    false,
-                    format!(
-                        "no ItemsAnalyzed in {} for ClientId={} in the last 3 hours (found: {}): check --namespace is the stack's MetricsNamespace and assemble may call cloudwatch:PutMetricData",
-                        target.namespace,
-                        plan.client_id,
-                        if names.is_empty() { "none".to_string() } else { names.join(", ") }
-                    ),
-                )
-            }
+            Ok(names)
         }
-        Err(e) => report.push(
-            "metrics",
-            false,
-            Failure::of(&e)
-                .into_error(&format!("CloudWatch ListMetrics {}", target.namespace), "")
-                .to_string(),
-        ),
+        Err(e) => Err(Failure::of(&e)
+            .into_error(&format!("CloudWatch ListMetrics {}", target.namespace), "")
+            .to_string()),
     }
 }

@@ -38,6 +38,8 @@ struct World {
     production_access: bool,
     verified: BTreeSet<String>,
     parameters: BTreeSet<String>,
+    /// What each of the stack's functions reserves today: None when the stack is not deployed.
+    current_reserved: Option<i32>,
     /// The schedule group `vectora-inbox-{env}`: absent (None), or present with the stack that
     /// made it (Some(None): made by hand).
     group: Option<Option<&'static str>>,
@@ -69,6 +71,7 @@ impl World {
             verified: ["vectora.example.com".to_string()].into(),
             parameters: ["/vectora-inbox/dev/ncbi-api-key".to_string()].into(),
             group: None,
+            current_reserved: None,
         }
     }
 }
@@ -145,7 +148,19 @@ macro_rules! client_with {
 fn account(world: &World) -> Account {
     let w = world.clone();
     let lambda = infallible_client_fn(move |req| {
-        assert_eq!(path(&req), "/2016-08-19/account-settings");
+        let p = path(&req);
+        if let Some(function) = p
+            .strip_prefix("/2019-09-30/functions/")
+            .and_then(|f| f.strip_suffix("/concurrency"))
+        {
+            assert!(function.starts_with("vectora-inbox-"), "{function}");
+            return match w.current_reserved {
+                None => rest_error(404, "ResourceNotFoundException"),
+                Some(0) => rest_json(200, json!({})),
+                Some(n) => rest_json(200, json!({"ReservedConcurrentExecutions": n})),
+            };
+        }
+        assert_eq!(p, "/2016-08-19/account-settings");
         rest_json(
             200,
             json!({"AccountLimit": {"ConcurrentExecutions": w.quota, "UnreservedConcurrentExecutions": w.unreserved,
@@ -692,6 +707,13 @@ fn template_defaults_match_the_template() {
         })
         .count();
     assert_eq!(reserving, preflight::FUNCTIONS as usize);
+    // And they are the functions the redeploy arithmetic reads the reservations of.
+    for step in preflight::RESERVING_FUNCTIONS {
+        assert!(
+            text.contains(&format!("FunctionName: !Sub vectora-inbox-{step}-${{Env}}")),
+            "{step}"
+        );
+    }
     // EnvSettings' Map concurrency, as Deployment::map_concurrency has it.
     for (env, (sources, sections)) in [("dev", (2, 1)), ("stage", (4, 2)), ("prod", (4, 2))] {
         let block: Vec<&str> = text
@@ -891,4 +913,44 @@ async fn a_schedule_group_made_by_hand_or_by_another_stack_is_blocking() {
             f.fix
         );
     }
+}
+
+#[tokio::test]
+async fn a_redeploy_counts_what_the_stack_already_reserves_once() {
+    // Deployed with 5 each on a quota of 50: 8 × 5 = 40 reserved, 10 left unreserved. The same
+    // reservation again is fine: the update gives back what it replaces.
+    let world = World {
+        quota: 50,
+        unreserved: 10,
+        current_reserved: Some(5),
+        ..World::healthy()
+    };
+    let report = run(
+        &world,
+        &dev(&[("ReservedConcurrency", "5")]),
+        &common::fixtures(),
+    )
+    .await;
+    let f = &only(&report, "lambda.reserved-concurrency")[0];
+    assert_eq!(f.severity, Severity::Ok, "{}", report.to_text());
+    assert!(
+        f.read
+            .contains("this stack's functions reserve 40 today (given back by the update)"),
+        "{}",
+        f.read
+    );
+    assert!(
+        f.why.contains("50 unreserved − 8 × 5 = 10 ≥ 10"),
+        "{}",
+        f.why
+    );
+    // One more each is refused, with the same arithmetic.
+    let report = run(
+        &world,
+        &dev(&[("ReservedConcurrency", "6")]),
+        &common::fixtures(),
+    )
+    .await;
+    let f = blocking(&report, "lambda.reserved-concurrency");
+    assert!(f.why.contains("50 unreserved − 48 = 2"), "{}", f.why);
 }

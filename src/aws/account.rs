@@ -64,6 +64,25 @@ impl LambdaAccount for LambdaSettings {
                 .unwrap_or(quota),
         })
     }
+
+    async fn reserved_concurrency(&self, function_name: &str) -> Result<Option<i32>> {
+        match self
+            .0
+            .get_function_concurrency()
+            .function_name(function_name)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out.reserved_concurrent_executions()),
+            Err(e) if not_found(&e, &["ResourceNotFoundException"]) => Ok(None),
+            Err(e) => Err(failed(
+                "Lambda GetFunctionConcurrency",
+                function_name,
+                "lambda:GetFunctionConcurrency",
+                e,
+            )),
+        }
+    }
 }
 
 pub struct Bedrock(pub aws_sdk_bedrock::Client);

@@ -17,6 +17,9 @@ pub struct LambdaConcurrency {
 #[async_trait]
 pub trait LambdaAccount: Send + Sync {
     async fn concurrency(&self) -> Result<LambdaConcurrency>;
+    /// The function's reserved concurrency today; `None` when it reserves nothing or does not
+    /// exist yet.
+    async fn reserved_concurrency(&self, function_name: &str) -> Result<Option<i32>>;
 }
 
 /// A foundation model an inference profile routes to, and whether this account may call it.

@@ -140,8 +140,21 @@ pub const TEMPLATE_DEFAULTS: &[(&str, &str)] = &[
 ];
 
 /// The functions of the template that get `ReservedConcurrency` when it is set (the steps and
-/// deliver; sync-clients runs on a file change and reserves nothing). A test counts them.
-pub const FUNCTIONS: i32 = 8;
+/// deliver; sync-clients runs on a file change and reserves nothing), named
+/// `vectora-inbox-{step}-{env}`. A test checks them against the template.
+pub const RESERVING_FUNCTIONS: [&str; 8] = [
+    "plan",
+    "fetch",
+    "normalize",
+    "match",
+    "score",
+    "generate-section",
+    "assemble",
+    "deliver",
+];
+
+/// How many functions a reservation applies to.
+pub const FUNCTIONS: i32 = RESERVING_FUNCTIONS.len() as i32;
 
 /// AWS keeps this many executions unreserved in every account and refuses reservations that
 /// would go below it.

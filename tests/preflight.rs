@@ -38,6 +38,10 @@ struct World {
     production_access: bool,
     verified: BTreeSet<String>,
     parameters: BTreeSet<String>,
+    /// Buckets that exist, with the stack tag they carry (None: made by hand), and those another
+    /// account holds.
+    buckets: BTreeMap<String, Option<&'static str>>,
+    foreign_buckets: BTreeSet<String>,
     /// What each of the stack's functions reserves today: None when the stack is not deployed.
     current_reserved: Option<i32>,
     /// The schedule group `vectora-inbox-{env}`: absent (None), or present with the stack that
@@ -72,6 +76,8 @@ impl World {
             parameters: ["/vectora-inbox/dev/ncbi-api-key".to_string()].into(),
             group: None,
             current_reserved: None,
+            buckets: BTreeMap::new(),
+            foreign_buckets: BTreeSet::new(),
         }
     }
 }
@@ -287,10 +293,37 @@ fn account(world: &World) -> Account {
             )
         }
     });
+    let w = world.clone();
     let s3 = infallible_client_fn(move |req| {
-        // Nothing exists yet: every name is free.
-        assert_eq!(req.method(), "HEAD");
-        response(404, &[], "")
+        // Virtual-host style: the bucket is the host's first label.
+        let host = req.uri().host().unwrap_or_default().to_string();
+        let bucket = host.split('.').next().unwrap_or_default().to_string();
+        if w.foreign_buckets.contains(&bucket) {
+            return response(403, &[], "");
+        }
+        let Some(stack) = w.buckets.get(&bucket) else {
+            assert_eq!(req.method(), "HEAD");
+            return response(404, &[], "");
+        };
+        if req.method() == "HEAD" {
+            return response(200, &[], "");
+        }
+        assert!(req.uri().query().unwrap_or_default().contains("tagging"));
+        match stack {
+            Some(stack) => response(
+                200,
+                &[("content-type", "application/xml")],
+                format!(
+                    "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Tagging xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><TagSet>\
+                     <Tag><Key>aws:cloudformation:stack-name</Key><Value>{stack}</Value></Tag></TagSet></Tagging>"
+                ),
+            ),
+            None => response(
+                404,
+                &[("content-type", "application/xml")],
+                "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>NoSuchTagSet</Code><Message>The TagSet does not exist</Message></Error>",
+            ),
+        }
     });
     let sts = infallible_client_fn(move |_req| {
         response(
@@ -953,4 +986,55 @@ async fn a_redeploy_counts_what_the_stack_already_reserves_once() {
     .await;
     let f = blocking(&report, "lambda.reserved-concurrency");
     assert!(f.why.contains("50 unreserved − 48 = 2"), "{}", f.why);
+}
+
+#[tokio::test]
+async fn bucket_names_held_by_another_stack_by_hand_or_by_another_account_are_blocking() {
+    let name = |area: &str| format!("vectora-inbox-{area}-dev-{ACCOUNT}");
+    let world = World {
+        buckets: [
+            (name("config"), Some("vectora-inbox-dev")),
+            (name("data"), Some("old-newsletter")),
+            (name("newsletters"), None),
+        ]
+        .into(),
+        ..World::healthy()
+    };
+    let report = run(&world, &dev(&[]), &common::fixtures()).await;
+    let found = only(&report, "s3.buckets");
+    let of = |area: &str| *found.iter().find(|f| f.read == name(area)).unwrap();
+    assert_eq!(of("config").severity, Severity::Ok);
+    assert!(
+        of("config").why.contains("owned by this stack"),
+        "{}",
+        of("config").why
+    );
+    assert_eq!(of("data").severity, Severity::Blocking);
+    assert!(
+        of("data")
+            .why
+            .contains("belongs to stack old-newsletter, not vectora-inbox-dev"),
+        "{}",
+        of("data").why
+    );
+    assert_eq!(of("newsletters").severity, Severity::Blocking);
+    assert!(
+        of("newsletters").why.contains("no stack created it"),
+        "{}",
+        of("newsletters").why
+    );
+
+    let world = World {
+        foreign_buckets: [name("data")].into(),
+        ..World::healthy()
+    };
+    let report = run(&world, &dev(&[]), &common::fixtures()).await;
+    let f = blocking(&report, "s3.buckets");
+    assert_eq!(f.read, name("data"));
+    assert!(
+        f.why.contains("another account owns this name"),
+        "{}",
+        f.why
+    );
+    assert!(f.fix.contains("check the profile"), "{}", f.fix);
 }
